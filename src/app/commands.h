@@ -1,0 +1,16 @@
+// moat's subcommands. Each returns the process exit status.
+#pragma once
+
+#include <string>
+
+namespace moat::app {
+
+// Runs the server in the foreground until SIGTERM/SIGINT; SIGHUP reloads.
+int serve(const std::string& config_path);
+
+// Validates a config: problems as "FILE:LINE: parameter: message" on stderr,
+// exit 1 on any error. With `print_non_default`, prints `postconf -n` style
+// lines on stdout.
+int check(const std::string& config_path, bool print_non_default);
+
+}  // namespace moat::app

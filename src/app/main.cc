@@ -1,0 +1,39 @@
+// moat: a hardened SMTP front door with Postfix's configuration language.
+//   moat serve [-c FILE]        run the server in the foreground
+//   moat check [-c FILE] [-n]   validate a config / print non-default parameters
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "app/commands.h"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/moat/main.cf";
+
+int usage() {
+  std::cerr << "usage: moat serve [-c FILE]\n"
+               "       moat check [-c FILE] [-n]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  const std::string command = argv[1];
+  std::string config_path = kDefaultConfig;
+  bool non_default = false;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (std::strcmp(argv[i], "-n") == 0 && command == "check") {
+      non_default = true;
+    } else {
+      return usage();
+    }
+  }
+  if (command == "serve") return moat::app::serve(config_path);
+  if (command == "check") return moat::app::check(config_path, non_default);
+  return usage();
+}

@@ -1,0 +1,98 @@
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include "app/commands.h"
+#include "app/loaded_config.h"
+#include "deliver/delivery.h"
+#include "log/log.h"
+#include "net/server.h"
+
+namespace moat::app {
+namespace {
+
+log::Destination log_destination(const config::Config& config) {
+  return {config.get("maillog_file"), config.get("syslog_name"), config.get("syslog_facility")};
+}
+
+void report(const std::vector<config::Problem>& problems) {
+  for (const auto& problem : problems) {
+    std::cerr << "moat: " << problem.to_string() << '\n';
+    if (problem.is_error()) {
+      log::error("master", "{}", problem.to_string());
+    } else {
+      log::warning("master", "{}", problem.to_string());
+    }
+  }
+}
+
+}  // namespace
+
+int serve(const std::string& config_path) {
+  auto loaded = load_config(config_path);
+  if (loaded.config) {
+    if (auto error = log::configure(log_destination(*loaded.config)); !error.empty()) {
+      std::cerr << "moat: maillog_file: " << error << '\n';
+      return 1;
+    }
+  }
+  report(loaded.problems);
+  if (!loaded.ok()) {
+    std::cerr << "moat: fatal: configuration " << config_path << " has errors\n";
+    return 1;
+  }
+  const auto& config = *loaded.config;
+  long long workers = config.get_integer("moat_workers");
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  deliver::DeliveryService delivery(
+      static_cast<size_t>(std::max<long long>(config.get_integer("moat_delivery_threads"), 1)));
+  net::Server server(loaded.listen, static_cast<size_t>(workers), delivery, loaded.smtpd);
+  if (auto error = server.bind(); !error.empty()) {
+    std::cerr << "moat: fatal: " << error << '\n';
+    log::error("master", "fatal: {}", error);
+    return 1;
+  }
+  // SIGPIPE on a closed client socket must not kill the server.
+  std::signal(SIGPIPE, SIG_IGN);
+  server.start();
+  log::info("master", "daemon started -- version 0.1, configuration {}", config_path);
+
+  asio::io_context control;
+  asio::signal_set signals(control, SIGHUP, SIGTERM, SIGINT);
+  auto shutdown_grace = config.get_time("moat_shutdown_timeout");
+  std::function<void(std::error_code, int)> on_signal = [&](std::error_code ec, int signal) {
+    if (ec) return;
+    if (signal != SIGHUP) {
+      log::info("master", "terminating on signal {}", signal);
+      return;  // leaves control.run()
+    }
+    auto reloaded = load_config(config_path);
+    if (!reloaded.ok()) {
+      report(reloaded.problems);
+      log::warning("master",
+                   "reload of {} refused: configuration has errors; keeping the running one",
+                   config_path);
+    } else {
+      if (auto error = log::configure(log_destination(*reloaded.config)); !error.empty()) {
+        log::warning("master", "maillog_file: {}", error);
+      }
+      report(reloaded.problems);
+      server.replace_config(reloaded.smtpd);
+      shutdown_grace = reloaded.config->get_time("moat_shutdown_timeout");
+      log::info("master", "reload -- configuration {}", config_path);
+    }
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  control.run();
+
+  server.shutdown(shutdown_grace);
+  delivery.stop();
+  log::info("master", "stopped");
+  return 0;
+}
+
+}  // namespace moat::app

@@ -1,0 +1,97 @@
+#include "smtp/smtpd_config.h"
+
+#include <algorithm>
+
+namespace moat::smtp {
+namespace {
+
+net::NetworkList networks(const config::Config& config, std::string_view parameter,
+                          std::vector<config::Problem>& problems) {
+  std::vector<std::string> bad;
+  auto list = net::NetworkList::parse(config.get_list(parameter), &bad);
+  for (const auto& element : bad) {
+    // Table lookups inside network lists come with the restriction engine.
+    problems.push_back(
+        config.problem_at(parameter, "bad network address or CIDR: \"" + element + "\""));
+  }
+  return list;
+}
+
+restrict ::RestrictionList restrictions(const config::Config& config, std::string_view parameter,
+                                        std::vector<config::Problem>& problems) {
+  std::vector<std::string> errors;
+  auto list = restrict ::RestrictionList::compile(config.get_list(parameter), errors);
+  for (auto& error : errors) problems.push_back(config.problem_at(parameter, std::move(error)));
+  return list;
+}
+
+int reply_code(const config::Config& config, std::string_view parameter,
+               std::vector<config::Problem>& problems) {
+  const auto code = config.get_integer(parameter);
+  if (code < 400 || code > 599) {
+    problems.push_back(config.problem_at(parameter, "reply code must be 4XX or 5XX"));
+    return 450;
+  }
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> config_ptr) {
+  SmtpdConfigResult result;
+  auto& problems = result.problems;
+  const auto& config = *config_ptr;
+  auto smtpd = std::make_shared<SmtpdConfig>();
+  smtpd->config = config_ptr;
+  smtpd->myhostname = config.get("myhostname");
+  smtpd->mail_name = config.get("mail_name");
+  smtpd->banner = config.get("smtpd_banner");
+  smtpd->helo_required = config.get_boolean("smtpd_helo_required");
+  smtpd->strict_rfc821_envelopes = config.get_boolean("strict_rfc821_envelopes");
+  smtpd->disable_vrfy = config.get_boolean("disable_vrfy_command");
+  smtpd->smtputf8_enable = config.get_boolean("smtputf8_enable");
+  smtpd->long_queue_ids = config.get_boolean("enable_long_queue_ids");
+  smtpd->forbid_bare_newline = config.get_boolean("smtpd_forbid_bare_newline");
+  smtpd->reject_unlisted_recipient = config.get_boolean("smtpd_reject_unlisted_recipient");
+  smtpd->show_user_unknown_table_name = config.get_boolean("show_user_unknown_table_name");
+  smtpd->message_size_limit = config.get_integer("message_size_limit");
+  smtpd->recipient_limit = config.get_integer("smtpd_recipient_limit");
+  smtpd->soft_error_limit = config.get_integer("smtpd_soft_error_limit");
+  smtpd->hard_error_limit = config.get_integer("smtpd_hard_error_limit");
+  smtpd->junk_command_limit = config.get_integer("smtpd_junk_command_limit");
+  smtpd->line_length_limit =
+      static_cast<size_t>(std::max<long long>(config.get_integer("line_length_limit"), 512));
+  smtpd->timeout = config.get_time("smtpd_timeout");
+  smtpd->error_sleep = config.get_time("smtpd_error_sleep_time");
+  smtpd->unknown_local_recipient_reject_code =
+      reply_code(config, "unknown_local_recipient_reject_code", problems);
+  smtpd->unknown_virtual_mailbox_reject_code =
+      reply_code(config, "unknown_virtual_mailbox_reject_code", problems);
+  smtpd->reject_footer = config.get("smtpd_reject_footer");
+  if (smtpd->myhostname.empty())
+    problems.push_back(config.problem_at("myhostname", "empty host name"));
+
+  smtpd->mynetworks = networks(config, "mynetworks", problems);
+  smtpd->bare_newline_exclusions =
+      networks(config, "smtpd_forbid_bare_newline_exclusions", problems);
+  smtpd->relay_restrictions = restrictions(config, "smtpd_relay_restrictions", problems);
+  smtpd->recipient_restrictions = restrictions(config, "smtpd_recipient_restrictions", problems);
+  smtpd->destinations = deliver::Destinations::build(config, problems);
+  smtpd->restriction_environment.destinations = &smtpd->destinations;
+  smtpd->restriction_environment.codes = {
+      .reject_code = reply_code(config, "reject_code", problems),
+      .defer_code = reply_code(config, "defer_code", problems),
+      .relay_domains_reject_code = reply_code(config, "relay_domains_reject_code", problems),
+  };
+  // Postfix refuses to start with neither list able to block relaying.
+  if (smtpd->relay_restrictions.empty() && smtpd->recipient_restrictions.empty()) {
+    problems.push_back(config.problem_at(
+        "smtpd_recipient_restrictions",
+        "smtpd_relay_restrictions and smtpd_recipient_restrictions are both empty: open relay"));
+  }
+  const bool failed = std::ranges::any_of(problems, [](const auto& p) { return p.is_error(); });
+  if (!failed) result.smtpd = std::move(smtpd);
+  return result;
+}
+
+}  // namespace moat::smtp
