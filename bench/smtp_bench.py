@@ -191,6 +191,12 @@ def run(args) -> int:
             idle = idle_sessions.measure_fresh_moat(args.moat, args.idle, timeout=args.time_limit)
         except Exception as e:  # the throughput table is still worth recording
             problems.append(f"idle sessions: {e}")
+        if idle and idle["still_open"] != idle["opened"]:
+            problems.append(f"idle sessions: moat closed {idle['opened'] - idle['still_open']} "
+                            f"of them before the measurement")
+        if idle and idle["failures"]:
+            problems.append("idle sessions: " + ", ".join(f"{k}: {v}" for k, v in
+                                                          idle["failures"].items()))
 
     report = format_report(rows, peak_kb, idle, problems, args, workers)
     print(report)

@@ -404,8 +404,9 @@ constexpr ParameterSpec kParameters[] = {
     {"smtpd_error_sleep_time", T::kTime, "1s",
      "Pause before each error reply once smtpd_soft_error_limit is reached"},
     {"smtpd_etrn_restrictions", T::kList, "", "Restrictions applied at the ETRN command"},
-    {"smtpd_forbid_bare_newline", T::kBoolean, "yes",
-     "Reject message data that contains a bare newline"},
+    {"smtpd_forbid_bare_newline", T::kString, "yes",
+     "Bare <LF> line endings: yes (521 and disconnect), reject (550), normalize (accept as "
+     "<CR><LF>) or no; only <CR><LF>.<CR><LF> ever ends DATA"},
     {"smtpd_forbid_bare_newline_exclusions", T::kList, "$mynetworks",
      "Clients exempt from smtpd_forbid_bare_newline"},
     {"smtpd_forbid_bare_newline_reject_code", T::kInteger, "550",

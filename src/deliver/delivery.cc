@@ -24,6 +24,16 @@ std::string delivery_head(const Envelope& envelope, const Envelope::Recipient& r
                      smtp::external_form(mailbox.delivered_to));
 }
 
+// Postfix's delay notation: whole seconds from 10 on, else at most two
+// decimals without trailing zeros ("0.16", "1.2", "0").
+std::string format_delay(double seconds) {
+  if (seconds >= 10) return fmt::format("{:.0f}", seconds);
+  std::string text = fmt::format("{:.2f}", seconds);
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
 std::string mbox_from_line(const Envelope& envelope) {
   const std::time_t now = std::time(nullptr);
   char date[32];
@@ -53,10 +63,10 @@ DeliveryResult deliver_blocking(const Envelope& envelope, const std::string& hea
               : fmt::format(", orig_to=<{}>", smtp::external_form(recipient.original));
       if (error.empty()) {
         log::info(mailbox.transport,
-                  "{}: to=<{}>{}, relay={}, delay={:.2g}, delays=0/0/0/{:.2g}, dsn=2.0.0, "
+                  "{}: to=<{}>{}, relay={}, delay={}, delays=0/0/0/{}, dsn=2.0.0, "
                   "status=sent (delivered to {})",
                   envelope.queue_id, smtp::external_form(mailbox.delivered_to), orig,
-                  mailbox.transport, delay, delay, is_maildir ? "maildir" : "mailbox");
+                  mailbox.transport, format_delay(delay), format_delay(delay), is_maildir ? "maildir" : "mailbox");
       } else {
         log::warning(mailbox.transport, "{}: to=<{}>{}: {}", envelope.queue_id,
                      smtp::external_form(mailbox.delivered_to), orig, error);

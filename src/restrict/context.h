@@ -8,7 +8,7 @@
 
 #include "deliver/destinations.h"
 
-namespace moat::restrict {
+namespace moat::restriction {
 
   enum class Stage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData };
 
@@ -24,4 +24,4 @@ namespace moat::restrict {
     bool sasl_authenticated = false;
   };
 
-}  // namespace moat::restrict
+}  // namespace moat::restriction

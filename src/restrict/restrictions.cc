@@ -4,7 +4,7 @@
 
 #include "smtp/address.h"
 
-namespace moat::restrict {
+namespace moat::restriction {
   namespace {
 
   smtp::Reply relay_denied(const Context& context, int code) {
@@ -85,4 +85,4 @@ namespace moat::restrict {
     return Verdict::dunno();
   }
 
-}  // namespace moat::restrict
+}  // namespace moat::restriction

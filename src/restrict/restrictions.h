@@ -12,7 +12,7 @@
 #include "restrict/context.h"
 #include "restrict/verdict.h"
 
-namespace moat::restrict {
+namespace moat::restriction {
 
   // The reply-code parameters restrictions answer with.
   struct ReplyCodes {
@@ -41,4 +41,4 @@ namespace moat::restrict {
     std::vector<Evaluator> steps_;
   };
 
-}  // namespace moat::restrict
+}  // namespace moat::restriction

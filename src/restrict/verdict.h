@@ -6,7 +6,7 @@
 
 #include "smtp/reply.h"
 
-namespace moat::restrict {
+namespace moat::restriction {
 
   struct Verdict {
     enum class Kind { kDunno, kPermit, kReject };
@@ -22,4 +22,4 @@ namespace moat::restrict {
     bool is_reject() const { return kind == Kind::kReject; }
   };
 
-}  // namespace moat::restrict
+}  // namespace moat::restriction

@@ -94,9 +94,11 @@ struct AddressParts {
 };
 AddressParts split_address(std::string_view address);
 
-// The address quoted back for display in replies and logs, as Postfix does
-// (quotes around a local part that needs them): a b@x → "a b"@x, u@v@w →
-// "u@v"@w. The null address stays empty, for from=<>.
+// The address quoted back as Postfix's quote_822_local() does (quotes around
+// a local part that needs them): a b@x → "a b"@x, u@v@w → "u@v"@w. Postfix
+// logs this form (from=<"a b"@x>) but shows the internal form in reply texts
+// ("554 5.7.1 <a b@x>: Sender address rejected"). The null address stays
+// empty, for from=<>.
 std::string external_form(std::string_view address);
 
 }  // namespace moat::smtp

@@ -8,8 +8,23 @@
 namespace moat::smtp {
 
 enum class Verb {
-  kEhlo, kHelo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kVrfy,
-  kExpn, kHelp, kEtrn, kAuth, kStarttls, kXclient, kXforward,
+  kEhlo,
+  kHelo,
+  kMail,
+  kRcpt,
+  kData,
+  kBdat,
+  kRset,
+  kNoop,
+  kQuit,
+  kVrfy,
+  kExpn,
+  kHelp,
+  kEtrn,
+  kAuth,
+  kStarttls,
+  kXclient,
+  kXforward,
   kUnknown,  // anything else, including an empty line
 };
 

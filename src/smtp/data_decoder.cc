@@ -58,9 +58,12 @@ size_t DataDecoder::feed(std::string_view input) {
     const bool crlf = !line_.empty() && line_.back() == '\r';
     if (crlf) {
       line_.pop_back();
-    } else if (forbid_bare_lf_) {
-      state_ = State::kBareLf;
-      break;
+    } else {
+      saw_bare_lf_ = true;
+      if (stop_at_bare_lf_) {
+        state_ = State::kBareLf;
+        break;
+      }
     }
     finish_line(crlf);
   }

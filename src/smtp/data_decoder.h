@@ -5,8 +5,9 @@
 //
 // Only <CR><LF>.<CR><LF> ends the message. A bare LF or bare CR never takes
 // part in the end-of-data sequence: "<LF>.<LF>", "<CR>.<CR>" and
-// "<LF>.<CR><LF>" are content. With `forbid_bare_lf` a line ending in a bare
-// LF stops decoding with kBareLf (Postfix's smtpd_forbid_bare_newline).
+// "<LF>.<CR><LF>" are content. With `stop_at_bare_lf` a line ending in a bare
+// LF stops decoding with kBareLf; either way saw_bare_lf() tells whether one
+// was seen (Postfix's smtpd_forbid_bare_newline = reject answers at the end).
 #pragma once
 
 #include <cstddef>
@@ -19,8 +20,8 @@ class DataDecoder {
  public:
   enum class State { kReading, kDone, kBareLf };
 
-  DataDecoder(size_t size_limit, bool forbid_bare_lf)
-      : size_limit_(size_limit), forbid_bare_lf_(forbid_bare_lf) {}
+  DataDecoder(size_t size_limit, bool stop_at_bare_lf)
+      : size_limit_(size_limit), stop_at_bare_lf_(stop_at_bare_lf) {}
 
   // Consumes a prefix of `input`; returns the number of bytes used. Stops
   // right after the end-of-data line or at a forbidden bare LF, so the
@@ -31,6 +32,7 @@ class DataDecoder {
   // The content exceeded the limit; the decoder keeps reading to the end of
   // data but stops storing it.
   bool size_exceeded() const { return size_exceeded_; }
+  bool saw_bare_lf() const { return saw_bare_lf_; }
   // Content with LF line endings; complete only when state() is kDone.
   std::string& content() { return content_; }
   size_t size() const { return size_; }
@@ -40,7 +42,8 @@ class DataDecoder {
   void store(std::string_view bytes);
 
   size_t size_limit_;
-  bool forbid_bare_lf_;
+  bool stop_at_bare_lf_;
+  bool saw_bare_lf_ = false;
   State state_ = State::kReading;
   bool size_exceeded_ = false;
   size_t size_ = 0;

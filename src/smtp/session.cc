@@ -1,11 +1,11 @@
 #include "smtp/session.h"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <ctime>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include <fmt/format.h>
 #include <asio/experimental/as_tuple.hpp>
@@ -32,9 +32,29 @@ constexpr std::array kStatsOrder = {Verb::kHelo,     Verb::kEhlo, Verb::kXclient
                                     Verb::kData,     Verb::kBdat, Verb::kRset,    Verb::kNoop,
                                     Verb::kVrfy,     Verb::kEtrn, Verb::kQuit,    Verb::kUnknown};
 
+// Commands after which a client must wait for the reply (RFC 2920); input
+// that arrives ahead of it is logged as improper pipelining, as in Postfix.
+bool ends_pipeline_group(Verb verb) {
+  return verb == Verb::kEhlo || verb == Verb::kHelo || verb == Verb::kData ||
+         verb == Verb::kNoop || verb == Verb::kVrfy;
+}
+
+// Commands that count towards smtpd_junk_command_limit.
+bool is_junk_command(Verb verb) {
+  return verb == Verb::kHelo || verb == Verb::kEhlo || verb == Verb::kRset ||
+         verb == Verb::kNoop || verb == Verb::kVrfy || verb == Verb::kEtrn;
+}
+
 struct CommandStats {
   std::array<int, static_cast<size_t>(Verb::kUnknown) + 1> total{};
   std::array<int, static_cast<size_t>(Verb::kUnknown) + 1> ok{};
+
+  void count(Verb verb, bool succeeded) {
+    // Postfix knows no EXPN or HELP: they are unknown commands to it.
+    if (verb == Verb::kExpn || verb == Verb::kHelp) verb = Verb::kUnknown;
+    ++total[static_cast<size_t>(verb)];
+    if (succeeded) ++ok[static_cast<size_t>(verb)];
+  }
 
   // "ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4"
   std::string summary() const {
@@ -55,16 +75,46 @@ struct CommandStats {
 };
 
 bool has_non_ascii(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c >= 0x80) return true;
-  }
-  return false;
+  return std::ranges::any_of(text, [](unsigned char c) { return c >= 0x80; });
 }
 
 // "KEY=VALUE" as the client wrote it, for "Unsupported option:" replies.
 std::string option_text(const EsmtpParameter& parameter) {
   return parameter.has_value ? fmt::format("{}={}", parameter.keyword, parameter.value)
                              : std::string(parameter.keyword);
+}
+
+// NOTIFY=NEVER or a comma list of SUCCESS, FAILURE, DELAY (RFC 3461).
+bool valid_notify(std::string_view value) {
+  const auto lower = deliver::lowercase(value);
+  if (lower == "never") return true;
+  for (size_t start = 0; start <= lower.size();) {
+    const auto comma = std::min(lower.find(',', start), lower.size());
+    const auto word = std::string_view(lower).substr(start, comma - start);
+    if (word != "success" && word != "failure" && word != "delay") return false;
+    start = comma + 1;
+  }
+  return true;
+}
+
+// Postfix's escape of logged client input: C escapes for what is not printable.
+std::string escape_for_log(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    switch (c) {
+      case '\r': out += "\\r"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c >= 0x20 && c < 0x7f) {
+          out += static_cast<char>(c);
+        } else {
+          out += fmt::format("\\{:03o}", c);
+        }
+    }
+  }
+  return out;
 }
 
 std::string rfc2822_date() {
@@ -90,41 +140,54 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   enum class ReadStatus { kLine, kClosed, kTimeout };
 
-  // I/O with the smtpd_timeout deadline.
+  // I/O, each step bounded by smtpd_timeout.
+  void arm_timer();
   asio::awaitable<bool> read_more();
   asio::awaitable<bool> flush();
-  void arm_timer();
   asio::awaitable<ReadStatus> read_line(std::string& line, bool& bare_lf);
 
-  // Replies: queued, sent when the client has nothing more pipelined.
-  void reply(int code, std::string_view enhanced, std::string_view text);
+  // Replies are queued and sent when the client has nothing more pipelined.
   void reply(const Reply& r);
+  void reply(int code, std::string_view enhanced, std::string_view text) {
+    reply(Reply{code, std::string(enhanced), std::string(text)});
+  }
 
   // One handler per command; each queues exactly one reply.
   void on_helo(const Command& command, bool extended);
   void on_mail(const Command& command);
   void on_rcpt(const Command& command);
   asio::awaitable<void> on_data(const Command& command);
+  asio::awaitable<void> on_bdat(const Command& command);
   void on_rset(const Command& command);
   void on_vrfy(const Command& command);
+  void on_etrn(const Command& command);
   void reset_transaction();
 
-  bool bare_lf_forbidden() const;
+  // Accepted content: delivered durably, then "250 ... queued as ID".
+  asio::awaitable<void> finish_message(std::string& content, size_t size, bool too_big,
+                                       std::string_view ok_prefix);
+  std::string received_header() const;
+
+  // smtpd_forbid_bare_newline as it applies to this client.
+  BareNewline bare_newline_policy() const;
+  void reply_bare_lf();
+
   std::string client() const { return fmt::format("{}[{}]", client_name_, client_ip_); }
   // The last command, upper case, for "lost connection after RCPT" lines.
   std::string where() const;
-  void log_reject(std::string_view stage, const Reply& r, std::string_view recipient);
-  std::string received_header() const;
-  asio::awaitable<void> deliver_message(std::string& content);
+  // "NOQUEUE: reject: RCPT from NAME[IP]: 550 ...; from=<s> to=<r> proto=ESMTP helo=<h>"
+  void log_reject(std::string_view stage, std::string_view what, const std::string* sender,
+                  std::string_view recipient);
+  void log_improper_pipelining();
 
   tcp::socket socket_;
   asio::steady_timer timer_;
   std::shared_ptr<const SmtpdConfig> config_;
   deliver::DeliveryService& delivery_;
 
-  std::string in_;
+  std::string in_;  // received, not yet consumed from in_start_ on
   size_t in_start_ = 0;
-  std::string out_;
+  std::string out_;  // replies not yet sent
   bool timed_out_ = false;
   bool closing_ = false;
   bool skip_to_newline_ = false;
@@ -140,6 +203,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool have_last_verb_ = false;
   CommandStats stats_;
   bool last_reply_ok_ = true;
+  bool logged_improper_pipelining_ = false;
   long long error_count_ = 0;
   long long junk_count_ = 0;
 
@@ -150,6 +214,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string queue_id_;
   int rcpt_count_ = 0;
   deliver::Envelope envelope_;
+  std::string bdat_content_;  // BDAT chunks received so far
+  size_t bdat_size_ = 0;
+  bool bdat_too_big_ = false;
 };
 
 void Session::arm_timer() {
@@ -215,17 +282,19 @@ asio::awaitable<Session::ReadStatus> Session::read_line(std::string& line, bool&
         skip_to_newline_ = false;
         continue;
       }
-    } else if (newline != std::string_view::npos) {
+    } else if (newline != std::string_view::npos && newline <= config_->line_length_limit) {
       std::string_view text = pending.substr(0, newline);
       bare_lf = text.empty() || text.back() != '\r';
       if (!bare_lf) text.remove_suffix(1);
-      line.assign(text.substr(0, config_->line_length_limit));
+      line.assign(text);
       in_start_ += newline + 1;
       co_return ReadStatus::kLine;
     } else if (pending.size() >= config_->line_length_limit) {
       line.assign(pending.substr(0, config_->line_length_limit));
+      log::warning("smtpd", "{}: request longer than {}: {}...", client(),
+                   config_->line_length_limit, escape_for_log(std::string_view(line).substr(0, 30)));
       bare_lf = false;
-      in_start_ = in_.size();
+      in_start_ += config_->line_length_limit;
       skip_to_newline_ = true;
       co_return ReadStatus::kLine;
     }
@@ -237,25 +306,24 @@ asio::awaitable<Session::ReadStatus> Session::read_line(std::string& line, bool&
 
 void Session::reply(const Reply& r) {
   last_reply_ok_ = r.code < 400;
-  if (r.code >= 400) {
-    ++error_count_;
-    if (!config_->reject_footer.empty()) {
-      Reply with_footer = r;
-      with_footer.text += "\n" + config_->reject_footer;
-      append_wire(out_, with_footer);
-      return;
-    }
-  }
-  append_wire(out_, r);
+  if (r.code < 400) return append_wire(out_, r);
+  ++error_count_;
+  if (config_->reject_footer.empty()) return append_wire(out_, r);
+  Reply with_footer = r;
+  with_footer.text += "\n" + config_->reject_footer;
+  append_wire(out_, with_footer);
 }
 
-void Session::reply(int code, std::string_view enhanced, std::string_view text) {
-  reply(Reply{code, std::string(enhanced), std::string(text)});
+BareNewline Session::bare_newline_policy() const {
+  if (config_->bare_newline_exclusions.contains(client_address_)) return BareNewline::kAllow;
+  return config_->bare_newline;
 }
 
-bool Session::bare_lf_forbidden() const {
-  return config_->forbid_bare_newline &&
-         !config_->bare_newline_exclusions.contains(client_address_);
+void Session::reply_bare_lf() {
+  const auto text = fmt::format("{} Error: bare <LF> received", config_->myhostname);
+  if (bare_newline_policy() == BareNewline::kDisconnect) return reply(521, "5.5.2", text);
+  const int code = config_->bare_newline_reject_code;
+  reply(code, code < 500 ? "4.5.2" : "5.5.2", text);
 }
 
 std::string Session::where() const {
@@ -265,12 +333,23 @@ std::string Session::where() const {
   return name;
 }
 
-void Session::log_reject(std::string_view stage, const Reply& r, std::string_view recipient) {
-  std::string detail = fmt::format("from=<{}>", external_form(sender_));
-  if (!recipient.empty()) detail += fmt::format(" to=<{}>", external_form(recipient));
-  log::info("smtpd", "{}: reject: {} from {}: {}; {} proto={} helo=<{}>",
-            queue_id_.empty() ? "NOQUEUE" : queue_id_, stage, client(), r.log_text(), detail,
-            protocol_, helo_);
+void Session::log_reject(std::string_view stage, std::string_view what, const std::string* sender,
+                         std::string_view recipient) {
+  std::string detail;
+  if (sender) detail += fmt::format("from=<{}> ", *sender);
+  if (!recipient.empty()) detail += fmt::format("to=<{}> ", recipient);
+  log::info("smtpd", "{}: reject: {} from {}: {}; {}proto={} helo=<{}>",
+            queue_id_.empty() ? "NOQUEUE" : queue_id_, stage, client(), what, detail, protocol_,
+            helo_);
+}
+
+// Postfix logs, once per session, input that arrived ahead of a reply the
+// client had to wait for.
+void Session::log_improper_pipelining() {
+  if (logged_improper_pipelining_ || in_start_ >= in_.size()) return;
+  logged_improper_pipelining_ = true;
+  log::info("smtpd", "improper command pipelining after {} from {}: {}", where(), client(),
+            escape_for_log(std::string_view(in_).substr(in_start_, 4096)));
 }
 
 void Session::reset_transaction() {
@@ -280,58 +359,68 @@ void Session::reset_transaction() {
   queue_id_.clear();
   rcpt_count_ = 0;
   envelope_ = {};
+  bdat_content_.clear();
+  bdat_size_ = 0;
+  bdat_too_big_ = false;
 }
 
 void Session::on_helo(const Command& command, bool extended) {
   if (command.argument.empty()) {
-    reply(501, "", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
-    return;
+    return reply(501, "", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
   }
   reset_transaction();
   helo_.assign(command.argument);
   protocol_ = extended ? "ESMTP" : "SMTP";
-  if (!extended) {
-    reply(250, "", config_->myhostname);
-    return;
-  }
-  std::string text = config_->myhostname;
-  text += "\nPIPELINING";
-  if (config_->message_size_limit > 0)
+  if (!extended) return reply(250, "", config_->myhostname);
+  std::string text = config_->myhostname + "\nPIPELINING";
+  if (config_->message_size_limit > 0) {
     text += fmt::format("\nSIZE {}", config_->message_size_limit);
+  }
   if (!config_->disable_vrfy) text += "\nVRFY";
   text += "\nENHANCEDSTATUSCODES\n8BITMIME";
   if (config_->smtputf8_enable) text += "\nSMTPUTF8";
+  text += "\nCHUNKING";
   reply(250, "", text);
 }
 
 void Session::on_mail(const Command& command) {
-  if (config_->helo_required && helo_.empty())
+  if (config_->helo_required && helo_.empty()) {
     return reply(503, "5.5.1", "Error: send HELO/EHLO first");
+  }
   if (in_mail_) return reply(503, "5.5.1", "Error: nested MAIL command");
   if (!command.has_from_to) return reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
-  auto path =
-      parse_path_argument(command.argument, PathRole::kSender, config_->strict_rfc821_envelopes);
-  if (!path.ok) return reply(path.error);
+  auto path = parse_path_argument(command.argument, PathRole::kSender,
+                                  {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes,
+                                   .smtputf8 = config_->smtputf8_enable});
+  if (!path.ok) {
+    if (path.error.enhanced == "5.1.7") {
+      log::warning("smtpd", "Illegal address syntax from {} in MAIL command: {}", client(),
+                   command.argument);
+    }
+    return reply(path.error);
+  }
   bool smtputf8 = false;
   for (const auto& parameter : path.parameters) {
     const auto keyword = deliver::lowercase(parameter.keyword);
+    const auto value = deliver::lowercase(parameter.value);
     if (keyword == "size") {
       long long size = 0;
-      const auto value = parameter.value;
-      if (value.empty() || value.size() > 18 ||
-          value.find_first_not_of("0123456789") != std::string_view::npos) {
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
+      if (value.empty() || error != std::errc() || end != value.data() + value.size() || size < 0) {
         return reply(501, "5.5.4", "Bad message size syntax");
       }
-      for (char c : value) size = size * 10 + (c - '0');
       if (config_->message_size_limit > 0 && size > config_->message_size_limit) {
-        return reply(552, "5.3.4", "Message size exceeds fixed limit");
+        const Reply too_big{552, "5.3.4", "Message size exceeds fixed limit"};
+        log_reject("MAIL", too_big.log_text(), &path.address, {});
+        return reply(too_big);
       }
-    } else if (keyword == "body") {
-      const auto body = deliver::lowercase(parameter.value);
-      if (body != "7bit" && body != "8bitmime")
-        return reply(501, "5.5.4", "Unsupported BODY parameter");
+    } else if (keyword == "body" && (value == "7bit" || value == "8bitmime")) {
+      // Content is stored as received either way.
     } else if (keyword == "smtputf8" && config_->smtputf8_enable && !parameter.has_value) {
       smtputf8 = true;
+    } else if (keyword == "ret" && (value == "full" || value == "hdrs")) {
+      // DSN parameters are accepted as Postfix accepts them; moat sends no DSNs.
+    } else if (keyword == "envid" && !value.empty()) {
     } else {
       return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
     }
@@ -349,21 +438,33 @@ void Session::on_mail(const Command& command) {
 void Session::on_rcpt(const Command& command) {
   if (!in_mail_) return reply(503, "5.5.1", "Error: need MAIL command");
   if (!command.has_from_to) return reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
-  if (rcpt_count_ >= config_->recipient_limit)
-    return reply(452, "4.5.3", "Error: too many recipients");
-  auto path =
-      parse_path_argument(command.argument, PathRole::kRecipient, config_->strict_rfc821_envelopes);
-  if (!path.ok) return reply(path.error);
-  if (!path.parameters.empty()) {
-    return reply(555, "5.5.4",
-                 fmt::format("Unsupported option: {}", option_text(path.parameters.front())));
+  if (rcpt_count_ >= config_->recipient_limit) {
+    reply(452, "4.5.3", "Error: too many recipients");
+    last_reply_ok_ = true;  // Postfix's statistics count these as successful
+    return;
+  }
+  auto path = parse_path_argument(
+      command.argument, PathRole::kRecipient,
+      {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes, .smtputf8 = smtputf8_});
+  if (!path.ok) {
+    if (path.error.enhanced == "5.1.3") {
+      log::warning("smtpd", "Illegal address syntax from {} in RCPT command: {}", client(),
+                   command.argument);
+    }
+    return reply(path.error);
+  }
+  for (const auto& parameter : path.parameters) {
+    const auto keyword = deliver::lowercase(parameter.keyword);
+    if (keyword == "notify" && valid_notify(parameter.value)) continue;
+    if (keyword == "orcpt" && parameter.value.find(';') != std::string_view::npos) continue;
+    return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
   }
   if (!smtputf8_ && has_non_ascii(path.address)) {
     return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address");
   }
   const auto resolved = config_->destinations.resolve(path.address);
-  restrict ::Context context;
-  context.stage = restrict ::Stage::kRcpt;
+  restriction::Context context;
+  context.stage = restriction::Stage::kRcpt;
   context.client_address = client_address_;
   context.client_name = client_name_;
   context.helo = helo_;
@@ -373,17 +474,14 @@ void Session::on_rcpt(const Command& command) {
   context.client_in_mynetworks = client_in_mynetworks_;
 
   auto reject = [&](const Reply& r) {
-    log_reject("RCPT", r, path.address);
+    log_reject("RCPT", r.log_text(), &sender_, path.address);
     reply(r);
   };
   const auto& environment = config_->restriction_environment;
-  if (auto verdict = config_->relay_restrictions.evaluate(context, environment);
-      verdict.is_reject()) {
-    return reject(verdict.reply);
-  }
-  if (auto verdict = config_->recipient_restrictions.evaluate(context, environment);
-      verdict.is_reject()) {
-    return reject(verdict.reply);
+  for (const auto* list : {&config_->relay_restrictions, &config_->recipient_restrictions}) {
+    if (auto verdict = list->evaluate(context, environment); verdict.is_reject()) {
+      return reject(verdict.reply);
+    }
   }
   if (config_->reject_unlisted_recipient) {
     const auto status = config_->destinations.check(resolved);
@@ -391,8 +489,8 @@ void Session::on_rcpt(const Command& command) {
       const bool local = status == deliver::RecipientStatus::kUnknownLocal;
       const int code = local ? config_->unknown_local_recipient_reject_code
                              : config_->unknown_virtual_mailbox_reject_code;
-      std::string text = fmt::format("<{}>: Recipient address rejected: User unknown",
-                                     external_form(path.address));
+      std::string text =
+          fmt::format("<{}>: Recipient address rejected: User unknown", path.address);
       if (config_->show_user_unknown_table_name) {
         text += local ? " in local recipient table" : " in virtual mailbox table";
       }
@@ -401,10 +499,8 @@ void Session::on_rcpt(const Command& command) {
   }
   auto expansion = config_->destinations.expand(resolved);
   if (!expansion.error.empty()) {
-    log::warning("smtpd", "{}: recipient <{}>: {}", client(), external_form(path.address),
-                 expansion.error);
-    return reject(
-        {451, "4.3.0", fmt::format("<{}>: Temporary lookup failure", external_form(path.address))});
+    log::warning("smtpd", "{}: recipient <{}>: {}", client(), path.address, expansion.error);
+    return reject({451, "4.3.0", fmt::format("<{}>: Temporary lookup failure", path.address)});
   }
   if (queue_id_.empty()) {
     queue_id_ = deliver::new_queue_id(config_->long_queue_ids);
@@ -428,23 +524,29 @@ std::string Session::received_header() const {
   return header;
 }
 
-asio::awaitable<void> Session::deliver_message(std::string& content) {
+asio::awaitable<void> Session::finish_message(std::string& content, size_t size, bool too_big,
+                                              std::string_view ok_prefix) {
+  if (too_big) {
+    log::warning("smtpd", "{}: queue file size limit exceeded", queue_id_);
+    reply(552, "5.3.4", "Error: message file too big");
+    co_return;
+  }
   // The lines Postfix's cleanup and qmgr would log for the queued message.
   static constexpr std::string_view kMessageId = "\nmessage-id:";
   const std::string head =
-      deliver::lowercase(std::string_view(content).substr(0, content.find("\n\n")));
-  if (const auto at = ("\n" + head).find(kMessageId); at != std::string::npos) {
+      "\n" + deliver::lowercase(std::string_view(content).substr(0, content.find("\n\n")));
+  if (const auto at = head.find(kMessageId); at != std::string::npos) {
     const auto start = at + kMessageId.size() - 1;
-    const auto end = content.find('\n', start);
-    std::string_view id = std::string_view(content).substr(start, end - start);
+    std::string_view id = std::string_view(content).substr(start);
+    id = id.substr(0, id.find('\n'));
     while (!id.empty() && (id.front() == ' ' || id.front() == '\t')) id.remove_prefix(1);
     log::info("cleanup", "{}: message-id={}", queue_id_, id);
   }
   std::string header = received_header();
   size_t recipients = 0;
   for (const auto& r : envelope_.recipients) recipients += r.mailboxes.size();
-  log::info("qmgr", "{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id_,
-            external_form(sender_), header.size() + content.size(), recipients);
+  log::info("qmgr", "{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id_, sender_,
+            header.size() + size, recipients);
   const auto result = co_await delivery_.deliver(envelope_, std::move(header), content);
   if (!result.error.empty()) {
     reply(451, "4.3.0", "Error: queue file write error");
@@ -452,7 +554,7 @@ asio::awaitable<void> Session::deliver_message(std::string& content) {
   }
   log::info("qmgr", "{}: removed", queue_id_);
   error_count_ = 0;  // Postfix forgives errors once mail was delivered
-  reply(250, "2.0.0", fmt::format("Ok: queued as {}", queue_id_));
+  reply(250, "2.0.0", fmt::format("Ok: {}queued as {}", ok_prefix, queue_id_));
 }
 
 asio::awaitable<void> Session::on_data(const Command& command) {
@@ -461,37 +563,101 @@ asio::awaitable<void> Session::on_data(const Command& command) {
     if (!in_mail_) co_return reply(503, "5.5.1", "Error: need RCPT command");
     co_return reply(554, "5.5.1", "Error: no valid recipients");
   }
+  log_improper_pipelining();
   reply(354, "", "End data with <CR><LF>.<CR><LF>");
   if (!co_await flush()) {
     closing_ = true;
     co_return;
   }
-  DataDecoder decoder(static_cast<size_t>(config_->message_size_limit), bare_lf_forbidden());
+  const auto bare_newline = bare_newline_policy();
+  DataDecoder decoder(static_cast<size_t>(config_->message_size_limit),
+                      bare_newline == BareNewline::kDisconnect);
   for (;;) {
     in_start_ += decoder.feed(std::string_view(in_).substr(in_start_));
     if (decoder.state() != DataDecoder::State::kReading) break;
     if (!co_await read_more()) {
       log::info("smtpd", "{} after DATA ({} bytes) from {}",
                 timed_out_ ? "timeout" : "lost connection", decoder.size(), client());
-      if (timed_out_)
+      if (timed_out_) {
         reply(421, "4.4.2", fmt::format("{} Error: timeout exceeded", config_->myhostname));
+      }
       last_reply_ok_ = false;  // counts as data=0/1, as in Postfix
       closing_ = true;
       co_return;
     }
   }
-  if (decoder.state() == DataDecoder::State::kBareLf) {
-    reply(521, "5.5.2", fmt::format("{} Error: bare <LF> received", config_->myhostname));
-    log::info("smtpd", "disconnect: bare <LF> received from {}", client());
+  if (decoder.state() == DataDecoder::State::kBareLf ||
+      (decoder.saw_bare_lf() && bare_newline == BareNewline::kReject)) {
+    log_reject(decoder.state() == DataDecoder::State::kBareLf ? "DATA" : "END-OF-MESSAGE",
+               "bare <LF> received", &sender_, envelope_.recipients.front().original);
+    reply_bare_lf();
+    closing_ = decoder.state() == DataDecoder::State::kBareLf;
+  } else {
+    co_await finish_message(decoder.content(), decoder.size(), decoder.size_exceeded(), "");
+  }
+  reset_transaction();
+}
+
+// BDAT (RFC 3030 CHUNKING): "BDAT SIZE [LAST]" followed by exactly SIZE
+// bytes of content, no dot-stuffing; CR LF is stored as LF like DATA content.
+asio::awaitable<void> Session::on_bdat(const Command& command) {
+  std::string_view argument = command.argument;
+  const auto blank = argument.find_first_of(" \t");
+  const std::string_view count_text = argument.substr(0, blank);
+  const std::string_view rest =
+      blank == std::string_view::npos ? std::string_view() : argument.substr(blank + 1);
+  size_t count = 0;
+  const auto [end, error] =
+      std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+  const bool last = deliver::lowercase(rest) == "last";
+  if (count_text.empty() || error != std::errc() || end != count_text.data() + count_text.size() ||
+      (!rest.empty() && !last)) {
+    // Without a valid count the chunk cannot be skipped: the session must end.
+    log::warning("smtpd", "{}: malformed BDAT command syntax from {}: {}",
+                 queue_id_.empty() ? "NOQUEUE" : queue_id_, client(),
+                 escape_for_log(std::string(command.name) +
+                                (argument.empty() ? "" : " " + std::string(argument))));
+    reply(521, "5.5.4", "Syntax: BDAT count [LAST]");
     closing_ = true;
     co_return;
   }
-  if (decoder.size_exceeded()) {
-    log_reject("END-OF-MESSAGE", {552, "5.3.4", "Message size exceeds fixed limit"}, "");
-    reply(552, "5.3.4", "Message size exceeds fixed limit");
-  } else {
-    co_await deliver_message(decoder.content());
+  const bool accept = rcpt_count_ > 0;
+  // Read (or skip) exactly `count` bytes.
+  size_t left = count;
+  bool pending_cr = !bdat_content_.empty() && bdat_content_.back() == '\r';
+  while (left > 0) {
+    if (in_start_ == in_.size() && !co_await read_more()) {
+      log::info("smtpd", "{} after BDAT from {}", timed_out_ ? "timeout" : "lost connection",
+                client());
+      last_reply_ok_ = false;
+      closing_ = true;
+      co_return;
+    }
+    const size_t take = std::min(left, in_.size() - in_start_);
+    const std::string_view chunk = std::string_view(in_).substr(in_start_, take);
+    in_start_ += take;
+    left -= take;
+    if (!accept || bdat_too_big_) continue;
+    bdat_size_ += take;
+    if (config_->message_size_limit > 0 &&
+        bdat_size_ > static_cast<size_t>(config_->message_size_limit)) {
+      bdat_too_big_ = true;
+      continue;
+    }
+    for (char c : chunk) {
+      if (pending_cr && c == '\n') bdat_content_.pop_back();  // CR LF → LF
+      bdat_content_ += c;
+      pending_cr = c == '\r';
+    }
   }
+  if (!accept) {
+    if (!in_mail_) co_return reply(503, "5.5.1", "Error: need RCPT command");
+    co_return reply(554, "5.5.1", "Error: no valid recipients");
+  }
+  if (!last) co_return reply(250, "2.0.0", fmt::format("Ok: {} bytes", count));
+  if (!bdat_content_.empty() && bdat_content_.back() != '\n') bdat_content_ += '\n';
+  co_await finish_message(bdat_content_, bdat_size_, bdat_too_big_,
+                          fmt::format("{} bytes ", bdat_size_));
   reset_transaction();
 }
 
@@ -503,21 +669,32 @@ void Session::on_rset(const Command& command) {
 
 void Session::on_vrfy(const Command& command) {
   if (config_->disable_vrfy) return reply(502, "5.5.1", "VRFY command is disabled");
-  if (command.argument.empty()) return reply(501, "5.5.4", "Syntax: VRFY address");
-  auto path = parse_path_argument(command.argument, PathRole::kRecipient, false);
+  if (command.argument.empty()) return reply(501, "5.5.4", "Syntax: VRFY address [SMTPUTF8]");
+  auto path = parse_path_argument(command.argument, PathRole::kRecipient,
+                                  {.strict_rfc821_envelopes = false, .smtputf8 = true});
   if (!path.ok) return reply(path.error);
-  const auto resolved = config_->destinations.resolve(path.address);
-  const auto status = config_->destinations.check(resolved);
+  const auto status = config_->destinations.check(config_->destinations.resolve(path.address));
   if (status != deliver::RecipientStatus::kKnown) {
     const bool local = status == deliver::RecipientStatus::kUnknownLocal;
-    return reply(
-        local ? config_->unknown_local_recipient_reject_code
-              : config_->unknown_virtual_mailbox_reject_code,
-        "5.1.1",
-        fmt::format("<{}>: Recipient address rejected: User unknown in {} table",
-                    external_form(path.address), local ? "local recipient" : "virtual mailbox"));
+    const int code = local ? config_->unknown_local_recipient_reject_code
+                           : config_->unknown_virtual_mailbox_reject_code;
+    const Reply unknown{code, code < 500 ? "4.1.1" : "5.1.1",
+                        fmt::format("<{}>: Recipient address rejected: User unknown in {} table",
+                                    path.address, local ? "local recipient" : "virtual mailbox")};
+    log_reject("VRFY", unknown.log_text(), in_mail_ ? &sender_ : nullptr, path.address);
+    return reply(unknown);
   }
-  reply(252, "2.0.0", external_form(path.address));
+  reply(252, "2.0.0", command.argument);  // echoed as written, as Postfix does
+}
+
+// ETRN is not offered (moat keeps no deferred mail to flush); it is answered
+// as Postfix answers for a domain it does not flush.
+void Session::on_etrn(const Command& command) {
+  if (helo_.empty()) return reply(503, "5.5.1", "Error: send HELO/EHLO first");
+  if (in_mail_) return reply(503, "5.5.1", "Error: MAIL transaction in progress");
+  if (command.argument.empty()) return reply(500, "", "Syntax: ETRN domain");
+  log::warning("smtpd", "reject: ETRN {}... from {}", command.argument, client());
+  reply(459, "", fmt::format("<{}>: service unavailable", command.argument));
 }
 
 asio::awaitable<void> Session::run() {
@@ -553,60 +730,49 @@ asio::awaitable<void> Session::run() {
       }
       break;
     }
-    if (bare_lf && bare_lf_forbidden()) {
-      reply(521, "5.5.2", fmt::format("{} Error: bare <LF> received", config_->myhostname));
-      log::info("smtpd", "disconnect: bare <LF> received from {}", client());
+    const auto bare_newline = bare_newline_policy();
+    if (bare_lf && (bare_newline == BareNewline::kReject || bare_newline == BareNewline::kDisconnect)) {
+      // Postfix names the previous command in this log line.
+      log_reject(where(), "bare <LF> received", in_mail_ ? &sender_ : nullptr, {});
+      reply_bare_lf();
       break;
     }
     const Command command = parse_command(line);
-    last_verb_ = command.verb;
-    have_last_verb_ = true;
-    switch (command.verb) {
-      case Verb::kEhlo:
-        on_helo(command, true);
-        break;
-      case Verb::kHelo:
-        on_helo(command, false);
-        break;
-      case Verb::kMail:
-        on_mail(command);
-        break;
-      case Verb::kRcpt:
-        on_rcpt(command);
-        break;
-      case Verb::kData:
-        co_await on_data(command);
-        break;
-      case Verb::kRset:
-        ++junk_count_;
-        on_rset(command);
-        break;
-      case Verb::kNoop:
-        ++junk_count_;
-        reply(250, "2.0.0", "Ok");
-        break;
-      case Verb::kVrfy:
-        ++junk_count_;
-        on_vrfy(command);
-        break;
-      case Verb::kQuit:
-        reply(221, "2.0.0", "Bye");
-        closing_ = true;
-        break;
-      default:
-        if (line.empty()) {
-          reply(500, "5.5.2", "Error: bad syntax");
-        } else {
-          reply(502, "5.5.2", "Error: command not recognized");
-        }
-        break;
+    if (command.name.empty()) {
+      reply(500, "5.5.2", "Error: bad syntax");  // not counted, as in Postfix
+    } else if (config_->smtputf8_enable && !is_valid_utf8(line)) {
+      reply(500, "5.5.2", "Error: bad UTF-8 syntax");
+    } else {
+      last_verb_ = command.verb;
+      have_last_verb_ = true;
+      if (ends_pipeline_group(command.verb)) log_improper_pipelining();
+      if (is_junk_command(command.verb) && ++junk_count_ > config_->junk_command_limit) {
+        ++error_count_;  // Postfix's smtpd_junk_command_limit
+      }
+      switch (command.verb) {
+        case Verb::kEhlo: on_helo(command, true); break;
+        case Verb::kHelo: on_helo(command, false); break;
+        case Verb::kMail: on_mail(command); break;
+        case Verb::kRcpt: on_rcpt(command); break;
+        case Verb::kData: co_await on_data(command); break;
+        case Verb::kBdat: co_await on_bdat(command); break;
+        case Verb::kRset: on_rset(command); break;
+        case Verb::kNoop: reply(250, "2.0.0", "Ok"); break;
+        case Verb::kVrfy: on_vrfy(command); break;
+        case Verb::kEtrn: on_etrn(command); break;
+        case Verb::kAuth: reply(503, "5.5.1", "Error: authentication not enabled"); break;
+        case Verb::kStarttls: reply(502, "5.5.1", "Error: command not implemented"); break;
+        case Verb::kXclient:
+        case Verb::kXforward: reply(550, "5.7.0", "Error: insufficient authorization"); break;
+        case Verb::kQuit:
+          reply(221, "2.0.0", "Bye");
+          closing_ = true;
+          break;
+        default: reply(500, "5.5.2", "Error: command not recognized"); break;
+      }
+      stats_.count(command.verb, last_reply_ok_);
     }
-    const auto i = static_cast<size_t>(command.verb);
-    ++stats_.total[i];
-    if (last_reply_ok_) ++stats_.ok[i];
-    // Junk commands beyond the limit count as errors (Postfix's smtpd_junk_command_limit).
-    if (junk_count_ > config_->junk_command_limit) ++error_count_;
-    // Past the soft limit every error reply is delayed (tarpit).
+    // Past the soft limit every error reply is delayed (a tarpit).
     if (!last_reply_ok_ && error_count_ > config_->soft_error_limit &&
         config_->error_sleep.count() > 0 && !closing_) {
       if (!co_await flush()) break;

@@ -17,10 +17,10 @@ net::NetworkList networks(const config::Config& config, std::string_view paramet
   return list;
 }
 
-restrict ::RestrictionList restrictions(const config::Config& config, std::string_view parameter,
+restriction::RestrictionList restrictions(const config::Config& config, std::string_view parameter,
                                         std::vector<config::Problem>& problems) {
   std::vector<std::string> errors;
-  auto list = restrict ::RestrictionList::compile(config.get_list(parameter), errors);
+  auto list = restriction::RestrictionList::compile(config.get_list(parameter), errors);
   for (auto& error : errors) problems.push_back(config.problem_at(parameter, std::move(error)));
   return list;
 }
@@ -33,6 +33,18 @@ int reply_code(const config::Config& config, std::string_view parameter,
     return 450;
   }
   return static_cast<int>(code);
+}
+
+BareNewline bare_newline(const config::Config& config, std::vector<config::Problem>& problems) {
+  const auto& value = config.get("smtpd_forbid_bare_newline");
+  if (value == "yes") return BareNewline::kDisconnect;
+  if (value == "no") return BareNewline::kAllow;
+  if (value == "normalize") return BareNewline::kNormalize;
+  if (value == "reject") return BareNewline::kReject;
+  problems.push_back(
+      config.problem_at("smtpd_forbid_bare_newline",
+                        "bad value \"" + value + "\": use yes, no, normalize or reject"));
+  return BareNewline::kDisconnect;
 }
 
 }  // namespace
@@ -51,7 +63,9 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
   smtpd->disable_vrfy = config.get_boolean("disable_vrfy_command");
   smtpd->smtputf8_enable = config.get_boolean("smtputf8_enable");
   smtpd->long_queue_ids = config.get_boolean("enable_long_queue_ids");
-  smtpd->forbid_bare_newline = config.get_boolean("smtpd_forbid_bare_newline");
+  smtpd->bare_newline = bare_newline(config, problems);
+  smtpd->bare_newline_reject_code =
+      reply_code(config, "smtpd_forbid_bare_newline_reject_code", problems);
   smtpd->reject_unlisted_recipient = config.get_boolean("smtpd_reject_unlisted_recipient");
   smtpd->show_user_unknown_table_name = config.get_boolean("show_user_unknown_table_name");
   smtpd->message_size_limit = config.get_integer("message_size_limit");

@@ -17,6 +17,14 @@
 
 namespace moat::smtp {
 
+// smtpd_forbid_bare_newline: what a line ending in a bare <LF> gets.
+enum class BareNewline {
+  kAllow,       // "no": kept as a line (yet never part of the end of DATA)
+  kNormalize,   // "normalize": the same, as Postfix 3.7.11 names it
+  kReject,      // "reject": 550 at the end of DATA; 550 and disconnect for a command
+  kDisconnect,  // "yes": 521 and disconnect at once (Postfix 3.7.9's "yes")
+};
+
 struct SmtpdConfig {
   std::shared_ptr<const config::Config> config;
 
@@ -28,7 +36,8 @@ struct SmtpdConfig {
   bool disable_vrfy = false;
   bool smtputf8_enable = true;
   bool long_queue_ids = false;
-  bool forbid_bare_newline = true;
+  BareNewline bare_newline = BareNewline::kDisconnect;
+  int bare_newline_reject_code = 550;
   bool reject_unlisted_recipient = true;
   bool show_user_unknown_table_name = true;
   long long message_size_limit = 10240000;
@@ -45,9 +54,9 @@ struct SmtpdConfig {
 
   net::NetworkList mynetworks;
   net::NetworkList bare_newline_exclusions;
-  restrict ::RestrictionList relay_restrictions;
-  restrict ::RestrictionList recipient_restrictions;
-  restrict ::Environment restriction_environment;  // points into `destinations`
+  restriction::RestrictionList relay_restrictions;
+  restriction::RestrictionList recipient_restrictions;
+  restriction::Environment restriction_environment;  // points into `destinations`
   deliver::Destinations destinations;
 };
 

@@ -59,12 +59,12 @@ COMMON: dict = {
     "local_recipient_maps": "$alias_maps",
     # Postfix's default banner names the software ($mail_name).
     "smtpd_banner": "$myhostname ESMTP",
+    # Postfix would name 127.0.0.1 "localhost" (from /etc/hosts); moat does
+    # no reverse lookups (yet), so both log the client as unknown[127.0.0.1].
+    "smtpd_peername_lookup": "no",
 }
 
 UNTRUSTED = {"mynetworks": "192.0.2.0/24"}  # 127.0.0.1 is then an outsider
-
-CLIENT = "EHLO client.example.org"
-SENDER = "MAIL FROM:<sender@client.example.org>"
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,14 @@ class Loose:
 
     step: object
     why: str
+
+
+EHLO = "EHLO client.example.org"
+# EHLO as the opening of a scenario about something else: its code is
+# compared, its keyword list only where that is the subject.
+KEYWORDS = "EHLO keywords are compared in banner_ehlo_helo, vrfy_disabled, mail_size_over_limit"
+CLIENT = Loose(EHLO, KEYWORDS)
+SENDER = "MAIL FROM:<sender@client.example.org>"
 
 
 StepLike = Union[str, bytes, Send, Data, Loose]
@@ -98,11 +106,12 @@ SCENARIOS: list[Scenario] = [
     S("banner_ehlo_helo", [
         # The EHLO keyword list is compared as text: moat should advertise
         # what Postfix advertises with the same settings.
-        CLIENT, "HELO client.example.org", "EHLO", "QUIT",
+        EHLO, "HELO client.example.org", "EHLO", "QUIT",
     ]),
     S("helo_without_argument", ["HELO", "HELO client.example.org", "QUIT"]),
     S("helo_odd_arguments", [
-        "HELO [127.0.0.1]", "EHLO bad_name!", "HELO a b c", "EHLO -start", "QUIT",
+        "HELO [127.0.0.1]", Loose("EHLO bad_name!", KEYWORDS), "HELO a b c",
+        Loose("EHLO -start", KEYWORDS), "QUIT",
     ]),
     S("mail_before_helo_allowed", [SENDER, "RCPT TO:<user@example.test>", "QUIT"]),
     S("mail_before_helo_required", [
@@ -137,11 +146,11 @@ SCENARIOS: list[Scenario] = [
         "VRFY postmaster", "VRFY nosuch", "VRFY", "QUIT",
     ]),
     S("vrfy_disabled", [
-        CLIENT, "VRFY user@example.test", "VRFY nosuch@example.test", "VRFY", "QUIT",
+        EHLO, "VRFY user@example.test", "VRFY nosuch@example.test", "VRFY", "QUIT",
     ], params={"disable_vrfy_command": "yes"}),
     # -- MAIL parameters ---------------------------------------------------------
     S("mail_size_over_limit", [
-        CLIENT, "MAIL FROM:<sender@client.example.org> SIZE=2000",
+        EHLO, "MAIL FROM:<sender@client.example.org> SIZE=2000",
         "MAIL FROM:<sender@client.example.org> SIZE=1000", "RSET",
         "MAIL FROM:<sender@client.example.org> SIZE=abc", "QUIT",
     ], params={"message_size_limit": "1000"}),
@@ -319,7 +328,7 @@ def loose_reasons(scenario: Scenario) -> dict[int, str]:
     return out
 
 
-_QUEUE_ID = re.compile(r"\bqueued as [0-9A-Za-z]+")
+_QUEUE_ID = re.compile(r"\bqueued as [0-9A-Za-z]+")  # in replies and log lines
 
 
 def normalise_text(reply: Reply) -> str:
@@ -333,7 +342,9 @@ def run_scenario(server, scenario: Scenario) -> list[Reply]:
 _CONNECT = re.compile(r"postfix/smtpd\[\d+\]: connect from ", re.M)
 _DISCONNECT = re.compile(r"postfix/smtpd\[\d+\]: disconnect from ", re.M)
 _LOG_PREFIX = re.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ postfix/smtpd\[\d+\]: ")
-_LOG_QUEUE_ID = re.compile(r"^(warning: )?(?!NOQUEUE:|warning:)[0-9A-Za-z]{6,}(?=: )")
+# Postfix's short (hex) and long queue ids, and moat's: 10+ letters and digits
+# with at least one digit, so words like "warning" or "disconnect" never match.
+_LOG_QUEUE_ID = re.compile(r"^(warning: )?(?=[0-9A-Za-z]*[0-9])[0-9A-Za-z]{10,}(?=: )")
 
 
 def run_logged(server, scenario: Scenario) -> tuple[list[Reply], list[str]]:
@@ -526,7 +537,8 @@ class DifferentialTest(unittest.TestCase):
         problems = differences(scenario, expected, actual)
         if problems:
             self.fail("moat differs from Postfix:\n" + "\n".join(problems) + "\n\n"
-                      + side_by_side(step_labels(scenario), expected, actual))
+                      + side_by_side(step_labels(scenario), expected, actual,
+                                     loose_reasons(scenario)))
 
     def compare_log(self, scenario: Scenario) -> None:
         if scenario.differs or scenario.log_differs:
@@ -537,8 +549,9 @@ class DifferentialTest(unittest.TestCase):
                       + "\n".join(log_diff(expected, actual)))
 
     def test_full_message_is_delivered(self):
-        """What full_message gets accepted lands in the Maildirs, on both:
-        the virtual users' (virtual_mailbox_base) and root's (alias of
+        """full_message's mail lands in the Maildirs, on both servers.
+
+        The virtual users' (virtual_mailbox_base) and root's (alias of
         postmaster; Postfix: mail_spool_directory, moat: moat_local_maildir_base)."""
         scenario = SCENARIO_BY_NAME["full_message"]
         for factory in (postfix_factory, moat_factory):
@@ -579,8 +592,9 @@ def differences(scenario: Scenario, expected: list[Reply], actual: list[Reply]) 
     return codes + texts
 
 
-def side_by_side(labels, expected, actual) -> str:
-    """One line per step where both agree, the two replies where they do not."""
+def side_by_side(labels, expected, actual, loose=()) -> str:
+    """One line per step where both agree, the two replies where they do not
+    ("!"; "~" where only the text of a Loose step differs)."""
     rows = []
     for i in range(max(len(expected), len(actual))):
         want = expected[i] if i < len(expected) else None
@@ -591,7 +605,9 @@ def side_by_side(labels, expected, actual) -> str:
                 and want.code == got.code:
             rows.append(f"   {label:<50} {flat(want)}")
         else:
-            rows.append(f" ! {label:<50} postfix: {flat(want)}")
+            mark = "~" if i in loose and want is not None and got is not None and \
+                (want.code, want.enhanced) == (got.code, got.enhanced) else "!"
+            rows.append(f" {mark} {label:<50} postfix: {flat(want)}")
             rows.append(f"   {'':<50} moat:    {flat(got)}")
     return "\n".join(rows)
 
@@ -636,7 +652,7 @@ def show(names: Sequence[str], with_moat: bool, logs: bool, markdown: bool) -> i
             print(f"== {scenario.name}  {dict(scenario.params) or ''}")
             if moat:
                 actual, actual_log = run_logged(moat.get(params), scenario)
-                print(side_by_side(labels, expected, actual))
+                print(side_by_side(labels, expected, actual, loose_reasons(scenario)))
                 if logs:
                     print("  -- smtpd log " + ("(same)" if expected_log == actual_log else "diff:"))
                     for line in (expected_log if expected_log == actual_log

@@ -28,7 +28,7 @@ TEST(ConfigTest, EmptyFileLoadsCleanlyWithDefaults) {
   EXPECT_EQ(config.get("mail_name"), "moat");
   EXPECT_EQ(config.get_integer("message_size_limit"), 10240000);
   EXPECT_EQ(config.get_time("smtpd_timeout"), seconds(300));
-  EXPECT_TRUE(config.get_boolean("smtpd_forbid_bare_newline"));
+  EXPECT_EQ(config.get("smtpd_forbid_bare_newline"), "yes");
   EXPECT_EQ(config.get_list("mynetworks"), (List{"127.0.0.0/8", "[::1]/128"}));
   EXPECT_EQ(config.get_list("moat_smtp_listen"), (List{"0.0.0.0:25", "[::]:25"}));
   EXPECT_TRUE(config.non_default_lines().empty());

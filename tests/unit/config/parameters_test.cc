@@ -52,7 +52,7 @@ TEST(ParametersTest, KeyDefaultsMatchThoseMoatPromises) {
       {"smtpd_banner", ParameterType::kString, "$myhostname ESMTP $mail_name"},
       {"message_size_limit", ParameterType::kSize, "10240000"},
       {"smtpd_timeout", ParameterType::kTime, "300s"},
-      {"smtpd_forbid_bare_newline", ParameterType::kBoolean, "yes"},
+      {"smtpd_forbid_bare_newline", ParameterType::kString, "yes"},
       {"syslog_name", ParameterType::kString, "postfix"},
       {"relay_domains", ParameterType::kList, ""},
       {"moat_smtp_listen", ParameterType::kList, "0.0.0.0:25 [::]:25"},

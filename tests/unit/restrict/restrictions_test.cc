@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace moat::restrict {
+namespace moat::restriction {
   namespace {
 
   class RestrictionsTest : public ::testing::Test {
@@ -78,4 +78,4 @@ namespace moat::restrict {
   }
 
   }  // namespace
-}  // namespace moat::restrict
+}  // namespace moat::restriction
