@@ -104,17 +104,10 @@ ResolvedAddress Destinations::resolve(std::string_view address_text) const {
   return resolved;
 }
 
+// Postfix refuses sender-specified routing (user%elsewhere@here, user@elsewhere@here
+// left after rewriting) for every destination class, not only relay_domains.
 bool Destinations::is_authorized_destination(const ResolvedAddress& resolved) const {
-  switch (resolved.address_class) {
-    case AddressClass::kLocal:
-    case AddressClass::kVirtualMailbox:
-      return true;
-    case AddressClass::kRelay:
-      return !resolved.sender_routed;
-    case AddressClass::kRemote:
-      return false;
-  }
-  return false;
+  return resolved.address_class != AddressClass::kRemote && !resolved.sender_routed;
 }
 
 std::vector<std::string> Destinations::local_part_keys(std::string_view local) const {

@@ -2,15 +2,14 @@
 
 #include <map>
 
-#include "smtp/address.h"
 
 namespace moat::restriction {
   namespace {
 
   smtp::Reply relay_denied(const Context& context, int code) {
     const char* enhanced = code < 500 ? "4.7.1" : "5.7.1";
-    return {code, enhanced,
-            "<" + smtp::external_form(context.recipient) + ">: Relay access denied"};
+    // Postfix shows the address in its internal (unquoted) form here.
+  return {code, enhanced, "<" + context.recipient + ">: Relay access denied"};
   }
 
   // reject_unauth_destination and friends: the recipient must be a domain this

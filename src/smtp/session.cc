@@ -294,8 +294,13 @@ asio::awaitable<Session::ReadStatus> Session::read_line(std::string& line, bool&
       log::warning("smtpd", "{}: request longer than {}: {}...", client(),
                    config_->line_length_limit, escape_for_log(std::string_view(line).substr(0, 30)));
       bare_lf = false;
-      in_start_ += config_->line_length_limit;
-      skip_to_newline_ = true;
+      // The rest of the line is dropped now if it is here, else as it arrives.
+      if (newline != std::string_view::npos) {
+        in_start_ += newline + 1;
+      } else {
+        in_start_ = in_.size();
+        skip_to_newline_ = true;
+      }
       co_return ReadStatus::kLine;
     }
     // Nothing complete is pending: answer what was pipelined, then wait.
@@ -336,8 +341,9 @@ std::string Session::where() const {
 void Session::log_reject(std::string_view stage, std::string_view what, const std::string* sender,
                          std::string_view recipient) {
   std::string detail;
-  if (sender) detail += fmt::format("from=<{}> ", *sender);
-  if (!recipient.empty()) detail += fmt::format("to=<{}> ", recipient);
+  // Replies show addresses in internal form, the log in quoted external form.
+  if (sender) detail += fmt::format("from=<{}> ", external_form(*sender));
+  if (!recipient.empty()) detail += fmt::format("to=<{}> ", external_form(recipient));
   log::info("smtpd", "{}: reject: {} from {}: {}; {}proto={} helo=<{}>",
             queue_id_.empty() ? "NOQUEUE" : queue_id_, stage, client(), what, detail, protocol_,
             helo_);
@@ -393,7 +399,9 @@ void Session::on_mail(const Command& command) {
                                   {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes,
                                    .smtputf8 = config_->smtputf8_enable});
   if (!path.ok) {
-    if (path.error.enhanced == "5.1.7") {
+    // Postfix warns about malformed addresses, but not about an unclosed "<...".
+    if (path.error.enhanced == "5.1.7" &&
+        !(command.argument.starts_with('<') && !command.argument.ends_with('>'))) {
       log::warning("smtpd", "Illegal address syntax from {} in MAIL command: {}", client(),
                    command.argument);
     }
@@ -447,7 +455,9 @@ void Session::on_rcpt(const Command& command) {
       command.argument, PathRole::kRecipient,
       {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes, .smtputf8 = smtputf8_});
   if (!path.ok) {
-    if (path.error.enhanced == "5.1.3") {
+    // Postfix warns about malformed addresses, but not about an unclosed "<...".
+    if (path.error.enhanced == "5.1.3" &&
+        !(command.argument.starts_with('<') && !command.argument.ends_with('>'))) {
       log::warning("smtpd", "Illegal address syntax from {} in RCPT command: {}", client(),
                    command.argument);
     }
