@@ -134,7 +134,8 @@ def run(args) -> int:
             return 2
     levels = [int(x) for x in args.sessions.split(",")]
     workers = args.workers or os.cpu_count() or 1
-    moat_params = {**COMMON, "moat_workers": str(workers), "smtpd_timeout": "60s"}
+    moat_params = {**COMMON, "moat_workers": str(workers), "smtpd_timeout": "60s",
+                   **dict(p.split("=", 1) for p in args.moat_param)}
     rows = []
     problems = []
     peak_kb = None
@@ -267,6 +268,8 @@ def main() -> int:
     p.add_argument("--size", type=int, default=1024, help="payload bytes (smtp-source -l)")
     p.add_argument("--time-limit", type=float, default=300, help="seconds per run (default 300)")
     p.add_argument("--workers", type=int, default=0, help="moat_workers (default: CPU count)")
+    p.add_argument("--moat-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="extra main.cf parameter for moat (repeatable)")
     p.add_argument("--idle", type=int, default=10000,
                    help="idle sessions for the memory test; 0 skips it (default 10000)")
     p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")

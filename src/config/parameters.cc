@@ -175,7 +175,10 @@ constexpr ParameterSpec kParameters[] = {
     {"milter_protocol", T::kString, "6", "Milter protocol version"},
     {"mime_header_checks", T::kList, "$header_checks", "Tables that match MIME part headers"},
     {"minimal_backoff_time", T::kTime, "300s", "Shortest wait before retrying a deferred message"},
-    {"moat_delivery_threads", T::kInteger, "8",
+    {"moat_delivery_sync", T::kString, "syncfs",
+     "How delivered files reach stable storage before the 250: syncfs (one syncfs() shared by "
+     "all deliveries in flight) or fsync (one fsync() per file)"},
+    {"moat_delivery_threads", T::kInteger, "32",
      "Threads that write and fsync accepted mail off the event loop"},
     {"moat_local_maildir_base", T::kString, "/var/lib/moat/mail",
      "Base directory of local delivery: user U gets the Maildir BASE/U/"},

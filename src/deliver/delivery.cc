@@ -47,14 +47,15 @@ std::string mbox_from_line(const Envelope& envelope) {
 
 // Runs on a pool thread: writes every copy, logs each like Postfix does.
 DeliveryResult deliver_blocking(const Envelope& envelope, const std::string& header,
-                                const std::string& content, Clock::time_point started) {
+                                const std::string& content, SyncMethod sync,
+                                Clock::time_point started) {
   DeliveryResult result;
   for (const auto& recipient : envelope.recipients) {
     for (const auto& mailbox : recipient.mailboxes) {
       std::string head = delivery_head(envelope, recipient, mailbox) + header;
       const bool is_maildir = mailbox.path.ends_with('/');
       std::string error =
-          is_maildir ? write_to_maildir(mailbox.path, head, content)
+          is_maildir ? write_to_maildir(mailbox.path, head, content, sync)
                      : append_to_mbox(mailbox.path, mbox_from_line(envelope), head, content);
       const double delay = std::chrono::duration<double>(Clock::now() - started).count();
       const std::string orig =
@@ -92,14 +93,15 @@ void DeliveryService::stop() {
 
 asio::awaitable<DeliveryResult> DeliveryService::deliver(const Envelope& envelope,
                                                          std::string header,
-                                                         const std::string& content) {
+                                                         const std::string& content,
+                                                         SyncMethod sync) {
   const auto started = Clock::now();
   // co_spawn on the pool runs the work there; the awaiting session resumes
   // on its own event loop when it completes.
   co_return co_await asio::co_spawn(
       pool_,
-      [&envelope, &header, &content, started]() -> asio::awaitable<DeliveryResult> {
-        co_return deliver_blocking(envelope, header, content, started);
+      [&envelope, &header, &content, sync, started]() -> asio::awaitable<DeliveryResult> {
+        co_return deliver_blocking(envelope, header, content, sync, started);
       },
       asio::use_awaitable);
 }

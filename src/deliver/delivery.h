@@ -12,6 +12,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "deliver/destinations.h"
+#include "deliver/maildir.h"
 
 namespace moat::deliver {
 
@@ -37,7 +38,7 @@ class DeliveryService {
   // `header` is what the receiving side prepends (Received:); `content` the
   // message as received. Logs Postfix's delivery lines.
   asio::awaitable<DeliveryResult> deliver(const Envelope& envelope, std::string header,
-                                          const std::string& content);
+                                          const std::string& content, SyncMethod sync);
 
   void stop();
 

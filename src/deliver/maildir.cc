@@ -1,5 +1,7 @@
 #include "deliver/maildir.h"
 
+#include "deliver/group_sync.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -71,18 +73,11 @@ std::string write_all(int fd, const std::string& path, std::string_view head,
   return {};
 }
 
-std::string fsync_directory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_text("open", dir);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? std::string() : errno_text("fsync", dir);
-}
 
 }  // namespace
 
 std::string write_to_maildir(const std::string& maildir, std::string_view head,
-                             std::string_view body) {
+                             std::string_view body, SyncMethod sync) {
   std::string root = maildir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   static const std::string host = host_name();
@@ -100,8 +95,11 @@ std::string write_to_maildir(const std::string& maildir, std::string_view head,
   }
   if (fd < 0) return errno_text("create", tmp_path);
   std::string error = write_all(fd, tmp_path, head, body);
-  if (error.empty() && ::fsync(fd) != 0) error = errno_text("fsync", tmp_path);
+  if (error.empty() && sync == SyncMethod::kFsync && ::fsync(fd) != 0) {
+    error = errno_text("fsync", tmp_path);
+  }
   if (::close(fd) != 0 && error.empty()) error = errno_text("close", tmp_path);
+  if (error.empty() && sync == SyncMethod::kSyncfs) error = sync_filesystem(root + "/tmp");
   if (error.empty() && ::rename(tmp_path.c_str(), new_path.c_str()) != 0) {
     error = errno_text("rename", tmp_path);
   }
@@ -109,7 +107,7 @@ std::string write_to_maildir(const std::string& maildir, std::string_view head,
     ::unlink(tmp_path.c_str());
     return error;
   }
-  return fsync_directory(root + "/new");
+  return sync_directory(root + "/new");
 }
 
 std::string append_to_mbox(const std::string& path, std::string_view from_line,

@@ -557,7 +557,8 @@ asio::awaitable<void> Session::finish_message(std::string& content, size_t size,
   for (const auto& r : envelope_.recipients) recipients += r.mailboxes.size();
   log::info("qmgr", "{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id_, sender_,
             header.size() + size, recipients);
-  const auto result = co_await delivery_.deliver(envelope_, std::move(header), content);
+  const auto result = co_await delivery_.deliver(envelope_, std::move(header), content,
+                                                config_->delivery_sync);
   if (!result.error.empty()) {
     reply(451, "4.3.0", "Error: queue file write error");
     co_return;

@@ -82,6 +82,11 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
   smtpd->unknown_virtual_mailbox_reject_code =
       reply_code(config, "unknown_virtual_mailbox_reject_code", problems);
   smtpd->reject_footer = config.get("smtpd_reject_footer");
+  if (const auto& sync = config.get("moat_delivery_sync"); sync == "fsync") {
+    smtpd->delivery_sync = deliver::SyncMethod::kFsync;
+  } else if (sync != "syncfs") {
+    problems.push_back(config.problem_at("moat_delivery_sync", "bad value \"" + sync + "\": use syncfs or fsync"));
+  }
   if (smtpd->myhostname.empty())
     problems.push_back(config.problem_at("myhostname", "empty host name"));
 

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "deliver/destinations.h"
+#include "deliver/maildir.h"
 #include "net/cidr.h"
 #include "restrict/restrictions.h"
 
@@ -51,6 +52,7 @@ struct SmtpdConfig {
   int unknown_local_recipient_reject_code = 550;
   int unknown_virtual_mailbox_reject_code = 550;
   std::string reject_footer;
+  deliver::SyncMethod delivery_sync = deliver::SyncMethod::kSyncfs;
 
   net::NetworkList mynetworks;
   net::NetworkList bare_newline_exclusions;

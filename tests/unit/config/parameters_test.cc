@@ -59,7 +59,7 @@ TEST(ParametersTest, KeyDefaultsMatchThoseMoatPromises) {
       {"moat_workers", ParameterType::kInteger, "0"},
       {"moat_shutdown_timeout", ParameterType::kTime, "30s"},
       {"moat_local_maildir_base", ParameterType::kString, "/var/lib/moat/mail"},
-      {"moat_delivery_threads", ParameterType::kInteger, "8"},
+      {"moat_delivery_threads", ParameterType::kInteger, "32"},
       {"smtpd_client_event_limit_exceptions", ParameterType::kList,
        "${smtpd_client_connection_limit_exceptions:$mynetworks}"},
   };

@@ -68,3 +68,19 @@ TEST_F(MaildirTest, MboxAppendsWithFromLineAndQuoting) {
 
 }  // namespace
 }  // namespace moat::deliver
+
+namespace moat::deliver {
+namespace {
+
+TEST(MaildirSync, BothSyncMethodsDeliverIntoNew) {
+  const auto root = std::filesystem::temp_directory_path() / ("moat-sync-" + std::to_string(::getpid()));
+  for (const auto method : {SyncMethod::kFsync, SyncMethod::kSyncfs}) {
+    ASSERT_EQ(write_to_maildir((root / "m").string(), "", "x\n", method), "");
+  }
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(root / "m" / "new"), {}), 2);
+  EXPECT_TRUE(std::filesystem::is_empty(root / "m" / "tmp"));
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace moat::deliver
