@@ -232,8 +232,10 @@ def format_report(rows, peak_kb, idle, problems, args, workers) -> str:
         "sink msg/s | moat/postfix | moat/sink |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    durability = ("moat: fsync of the Maildir file and directory before 250; Postfix: fsync of the "
-                  "queue file before 250, fsync of the Maildir file by virtual(8); smtp-sink: no disk")
+    durability = ("moat: file data made durable by a syncfs() shared by the deliveries in flight, "
+                  "then the rename by a shared fsync of new/, before 250 (moat_delivery_sync = "
+                  "syncfs); Postfix: fsync of the queue file before 250, fsync of the Maildir "
+                  "file by virtual(8); smtp-sink: no disk")
     for r in rows:
         out.append(f"| {r['sessions']} | {fmt(r['moat'])} | {fmt(r['postfix'])} | "
                    f"{fmt(r['postfix_accept'])} | {fmt(r['sink'])} | "
