@@ -67,7 +67,8 @@ DeliveryResult deliver_blocking(const Envelope& envelope, const std::string& hea
                   "{}: to=<{}>{}, relay={}, delay={}, delays=0/0/0/{}, dsn=2.0.0, "
                   "status=sent (delivered to {})",
                   envelope.queue_id, smtp::external_form(mailbox.delivered_to), orig,
-                  mailbox.transport, format_delay(delay), format_delay(delay), is_maildir ? "maildir" : "mailbox");
+                  mailbox.transport, format_delay(delay), format_delay(delay),
+                  is_maildir ? "maildir" : "mailbox");
       } else {
         log::warning(mailbox.transport, "{}: to=<{}>{}: {}", envelope.queue_id,
                      smtp::external_form(mailbox.delivered_to), orig, error);

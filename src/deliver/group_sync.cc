@@ -72,8 +72,7 @@ std::string sync_with(const std::string& directory, int (*sync)(int), const char
 }  // namespace
 
 std::string sync_directory(const std::string& directory) {
-  return group_commit("dir:" + directory,
-                      [&] { return sync_with(directory, ::fsync, "fsync"); });
+  return group_commit("dir:" + directory, [&] { return sync_with(directory, ::fsync, "fsync"); });
 }
 
 std::string sync_filesystem(const std::string& directory) {

@@ -73,7 +73,6 @@ std::string write_all(int fd, const std::string& path, std::string_view head,
   return {};
 }
 
-
 }  // namespace
 
 std::string write_to_maildir(const std::string& maildir, std::string_view head,

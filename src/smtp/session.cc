@@ -35,14 +35,14 @@ constexpr std::array kStatsOrder = {Verb::kHelo,     Verb::kEhlo, Verb::kXclient
 // Commands after which a client must wait for the reply (RFC 2920); input
 // that arrives ahead of it is logged as improper pipelining, as in Postfix.
 bool ends_pipeline_group(Verb verb) {
-  return verb == Verb::kEhlo || verb == Verb::kHelo || verb == Verb::kData ||
-         verb == Verb::kNoop || verb == Verb::kVrfy;
+  return verb == Verb::kEhlo || verb == Verb::kHelo || verb == Verb::kData || verb == Verb::kNoop ||
+         verb == Verb::kVrfy;
 }
 
 // Commands that count towards smtpd_junk_command_limit.
 bool is_junk_command(Verb verb) {
-  return verb == Verb::kHelo || verb == Verb::kEhlo || verb == Verb::kRset ||
-         verb == Verb::kNoop || verb == Verb::kVrfy || verb == Verb::kEtrn;
+  return verb == Verb::kHelo || verb == Verb::kEhlo || verb == Verb::kRset || verb == Verb::kNoop ||
+         verb == Verb::kVrfy || verb == Verb::kEtrn;
 }
 
 struct CommandStats {
@@ -74,10 +74,6 @@ struct CommandStats {
   }
 };
 
-bool has_non_ascii(std::string_view text) {
-  return std::ranges::any_of(text, [](unsigned char c) { return c >= 0x80; });
-}
-
 // "KEY=VALUE" as the client wrote it, for "Unsupported option:" replies.
 std::string option_text(const EsmtpParameter& parameter) {
   return parameter.has_value ? fmt::format("{}={}", parameter.keyword, parameter.value)
@@ -97,15 +93,42 @@ bool valid_notify(std::string_view value) {
   return true;
 }
 
+// RFC 3461 xtext: printable ASCII but '+' and '=', with "+XX" hex escapes.
+bool valid_xtext(std::string_view text) {
+  if (text.empty()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = text[i];
+    if (c == '+') {
+      if (text.size() - i < 3) return false;  // "+XX" needs two hex digits
+      for (size_t k = 1; k <= 2; ++k) {
+        const char h = text[i + k];
+        if (!((h >= '0' && h <= '9') || (h >= 'A' && h <= 'F'))) return false;
+      }
+      i += 2;
+    } else if (c < 0x21 || c > 0x7e || c == '=') {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Postfix's escape of logged client input: C escapes for what is not printable.
 std::string escape_for_log(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {
     switch (c) {
-      case '\r': out += "\\r"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\\': out += "\\\\"; break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (c >= 0x20 && c < 0x7f) {
           out += static_cast<char>(c);
@@ -115,6 +138,16 @@ std::string escape_for_log(std::string_view text) {
     }
   }
   return out;
+}
+
+// What Postfix refuses as a non-SMTP command and disconnects: a verb with a
+// colon (a mail header line such as "Subject:" sent as a command) and HTTP
+// proxy methods (smtpd_forbidden_commands).
+bool is_non_smtp_command(const Command& command) {
+  if (command.verb != Verb::kUnknown || command.name.empty()) return false;
+  if (command.name.find(':') != std::string_view::npos) return true;
+  const auto name = deliver::lowercase(command.name);
+  return name == "connect" || name == "get" || name == "post";
 }
 
 std::string rfc2822_date() {
@@ -292,7 +325,8 @@ asio::awaitable<Session::ReadStatus> Session::read_line(std::string& line, bool&
     } else if (pending.size() >= config_->line_length_limit) {
       line.assign(pending.substr(0, config_->line_length_limit));
       log::warning("smtpd", "{}: request longer than {}: {}...", client(),
-                   config_->line_length_limit, escape_for_log(std::string_view(line).substr(0, 30)));
+                   config_->line_length_limit,
+                   escape_for_log(std::string_view(line).substr(0, 30)));
       bare_lf = false;
       // The rest of the line is dropped now if it is here, else as it arrives.
       if (newline != std::string_view::npos) {
@@ -395,9 +429,9 @@ void Session::on_mail(const Command& command) {
   }
   if (in_mail_) return reply(503, "5.5.1", "Error: nested MAIL command");
   if (!command.has_from_to) return reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
-  auto path = parse_path_argument(command.argument, PathRole::kSender,
-                                  {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes,
-                                   .smtputf8 = config_->smtputf8_enable});
+  auto path = parse_path_argument(
+      command.argument, PathRole::kSender,
+      {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes, .smtputf8 = false});
   if (!path.ok) {
     // Postfix warns about malformed addresses, but not about an unclosed "<...".
     if (path.error.enhanced == "5.1.7" &&
@@ -414,6 +448,9 @@ void Session::on_mail(const Command& command) {
     if (keyword == "size") {
       long long size = 0;
       const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
+      if (error == std::errc::result_out_of_range) {
+        return reply(552, "5.3.4", "Message size exceeds file system imposed limit");
+      }
       if (value.empty() || error != std::errc() || end != value.data() + value.size() || size < 0) {
         return reply(501, "5.5.4", "Bad message size syntax");
       }
@@ -426,15 +463,15 @@ void Session::on_mail(const Command& command) {
       // Content is stored as received either way.
     } else if (keyword == "smtputf8" && config_->smtputf8_enable && !parameter.has_value) {
       smtputf8 = true;
-    } else if (keyword == "ret" && (value == "full" || value == "hdrs")) {
+    } else if (keyword == "ret") {
       // DSN parameters are accepted as Postfix accepts them; moat sends no DSNs.
-    } else if (keyword == "envid" && !value.empty()) {
+      if (value != "full" && value != "hdrs")
+        return reply(501, "5.5.4", "Bad RET parameter syntax");
+    } else if (keyword == "envid") {
+      if (!valid_xtext(parameter.value)) return reply(501, "5.5.4", "Bad ENVID parameter syntax");
     } else {
       return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
     }
-  }
-  if (!smtputf8 && has_non_ascii(path.address)) {
-    return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address");
   }
   in_mail_ = true;
   sender_ = std::move(path.address);
@@ -465,12 +502,19 @@ void Session::on_rcpt(const Command& command) {
   }
   for (const auto& parameter : path.parameters) {
     const auto keyword = deliver::lowercase(parameter.keyword);
-    if (keyword == "notify" && valid_notify(parameter.value)) continue;
-    if (keyword == "orcpt" && parameter.value.find(';') != std::string_view::npos) continue;
+    if (keyword == "notify") {
+      if (valid_notify(parameter.value)) continue;
+      return reply(501, "5.5.4", "Error: Bad NOTIFY parameter syntax");
+    }
+    if (keyword == "orcpt") {
+      const auto semicolon = parameter.value.find(';');
+      if (semicolon != std::string_view::npos && semicolon > 0 &&
+          valid_xtext(parameter.value.substr(semicolon + 1))) {
+        continue;
+      }
+      return reply(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
+    }
     return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
-  }
-  if (!smtputf8_ && has_non_ascii(path.address)) {
-    return reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address");
   }
   const auto resolved = config_->destinations.resolve(path.address);
   restriction::Context context;
@@ -557,8 +601,8 @@ asio::awaitable<void> Session::finish_message(std::string& content, size_t size,
   for (const auto& r : envelope_.recipients) recipients += r.mailboxes.size();
   log::info("qmgr", "{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id_, sender_,
             header.size() + size, recipients);
-  const auto result = co_await delivery_.deliver(envelope_, std::move(header), content,
-                                                config_->delivery_sync);
+  const auto result =
+      co_await delivery_.deliver(envelope_, std::move(header), content, config_->delivery_sync);
   if (!result.error.empty()) {
     reply(451, "4.3.0", "Error: queue file write error");
     co_return;
@@ -742,13 +786,21 @@ asio::awaitable<void> Session::run() {
       break;
     }
     const auto bare_newline = bare_newline_policy();
-    if (bare_lf && (bare_newline == BareNewline::kReject || bare_newline == BareNewline::kDisconnect)) {
+    if (bare_lf &&
+        (bare_newline == BareNewline::kReject || bare_newline == BareNewline::kDisconnect)) {
       // Postfix names the previous command in this log line.
       log_reject(where(), "bare <LF> received", in_mail_ ? &sender_ : nullptr, {});
       reply_bare_lf();
       break;
     }
     const Command command = parse_command(line);
+    if (is_non_smtp_command(command)) {
+      // Mail headers sent as commands, or an HTTP proxy request: not a mail client.
+      log::warning("smtpd", "non-SMTP command from {}: {}", client(), escape_for_log(line));
+      reply(221, "2.7.0", "Error: I can break rules, too. Goodbye.");
+      stats_.count(Verb::kUnknown, false);
+      break;
+    }
     if (command.name.empty()) {
       reply(500, "5.5.2", "Error: bad syntax");  // not counted, as in Postfix
     } else if (config_->smtputf8_enable && !is_valid_utf8(line)) {
@@ -761,25 +813,53 @@ asio::awaitable<void> Session::run() {
         ++error_count_;  // Postfix's smtpd_junk_command_limit
       }
       switch (command.verb) {
-        case Verb::kEhlo: on_helo(command, true); break;
-        case Verb::kHelo: on_helo(command, false); break;
-        case Verb::kMail: on_mail(command); break;
-        case Verb::kRcpt: on_rcpt(command); break;
-        case Verb::kData: co_await on_data(command); break;
-        case Verb::kBdat: co_await on_bdat(command); break;
-        case Verb::kRset: on_rset(command); break;
-        case Verb::kNoop: reply(250, "2.0.0", "Ok"); break;
-        case Verb::kVrfy: on_vrfy(command); break;
-        case Verb::kEtrn: on_etrn(command); break;
-        case Verb::kAuth: reply(503, "5.5.1", "Error: authentication not enabled"); break;
-        case Verb::kStarttls: reply(502, "5.5.1", "Error: command not implemented"); break;
+        case Verb::kEhlo:
+          on_helo(command, true);
+          break;
+        case Verb::kHelo:
+          on_helo(command, false);
+          break;
+        case Verb::kMail:
+          on_mail(command);
+          break;
+        case Verb::kRcpt:
+          on_rcpt(command);
+          break;
+        case Verb::kData:
+          co_await on_data(command);
+          break;
+        case Verb::kBdat:
+          co_await on_bdat(command);
+          break;
+        case Verb::kRset:
+          on_rset(command);
+          break;
+        case Verb::kNoop:
+          reply(250, "2.0.0", "Ok");
+          break;
+        case Verb::kVrfy:
+          on_vrfy(command);
+          break;
+        case Verb::kEtrn:
+          on_etrn(command);
+          break;
+        case Verb::kAuth:
+          reply(503, "5.5.1", "Error: authentication not enabled");
+          break;
+        case Verb::kStarttls:
+          reply(502, "5.5.1", "Error: command not implemented");
+          break;
         case Verb::kXclient:
-        case Verb::kXforward: reply(550, "5.7.0", "Error: insufficient authorization"); break;
+        case Verb::kXforward:
+          reply(550, "5.7.0", "Error: insufficient authorization");
+          break;
         case Verb::kQuit:
           reply(221, "2.0.0", "Bye");
           closing_ = true;
           break;
-        default: reply(500, "5.5.2", "Error: command not recognized"); break;
+        default:
+          reply(500, "5.5.2", "Error: command not recognized");
+          break;
       }
       stats_.count(command.verb, last_reply_ok_);
     }

@@ -18,7 +18,7 @@ net::NetworkList networks(const config::Config& config, std::string_view paramet
 }
 
 restriction::RestrictionList restrictions(const config::Config& config, std::string_view parameter,
-                                        std::vector<config::Problem>& problems) {
+                                          std::vector<config::Problem>& problems) {
   std::vector<std::string> errors;
   auto list = restriction::RestrictionList::compile(config.get_list(parameter), errors);
   for (auto& error : errors) problems.push_back(config.problem_at(parameter, std::move(error)));
@@ -85,7 +85,8 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
   if (const auto& sync = config.get("moat_delivery_sync"); sync == "fsync") {
     smtpd->delivery_sync = deliver::SyncMethod::kFsync;
   } else if (sync != "syncfs") {
-    problems.push_back(config.problem_at("moat_delivery_sync", "bad value \"" + sync + "\": use syncfs or fsync"));
+    problems.push_back(
+        config.problem_at("moat_delivery_sync", "bad value \"" + sync + "\": use syncfs or fsync"));
   }
   if (smtpd->myhostname.empty())
     problems.push_back(config.problem_at("myhostname", "empty host name"));

@@ -132,6 +132,9 @@ SCENARIOS: list[Scenario] = [
         CLIENT, "DATA", SENDER, "DATA", "RCPT TO:<nosuch@example.test>", "DATA", "QUIT",
     ]),
     S("unknown_and_empty_commands", [CLIENT, "FOO bar", "", "   ", "XYZZY", "QUIT"]),
+    S("mail_header_as_command", [CLIENT, "Subject: hello", "NOOP"]),
+    S("glued_mail_from", [CLIENT, "MAILFROM:<sender@client.example.org>", "NOOP"]),
+    S("http_proxy_request", ["GET / HTTP/1.0", "NOOP"]),
     S("other_commands", [
         CLIENT, "HELP", "EXPN postmaster", "TURN", "ETRN example.test", "AUTH PLAIN AGFAYg==",
         "STARTTLS", "XCLIENT ADDR=192.0.2.1", "XFORWARD ADDR=192.0.2.1", "QUIT",

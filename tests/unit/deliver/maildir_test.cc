@@ -73,7 +73,8 @@ namespace moat::deliver {
 namespace {
 
 TEST(MaildirSync, BothSyncMethodsDeliverIntoNew) {
-  const auto root = std::filesystem::temp_directory_path() / ("moat-sync-" + std::to_string(::getpid()));
+  const auto root =
+      std::filesystem::temp_directory_path() / ("moat-sync-" + std::to_string(::getpid()));
   for (const auto method : {SyncMethod::kFsync, SyncMethod::kSyncfs}) {
     ASSERT_EQ(write_to_maildir((root / "m").string(), "", "x\n", method), "");
   }
