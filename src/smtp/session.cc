@@ -195,6 +195,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_vrfy(const Command& command);
   void on_etrn(const Command& command);
   void reset_transaction();
+  // Parses the MAIL/RCPT argument; on a syntax error replies (and logs as Postfix does).
+  PathArgument parse_path(const Command& command, PathRole role, bool smtputf8);
 
   // Accepted content: delivered durably, then "250 ... queued as ID".
   asio::awaitable<void> finish_message(std::string& content, size_t size, bool too_big,
@@ -423,24 +425,30 @@ void Session::on_helo(const Command& command, bool extended) {
   reply(250, "", text);
 }
 
+PathArgument Session::parse_path(const Command& command, PathRole role, bool smtputf8) {
+  auto path = parse_path_argument(
+      command.argument, role,
+      {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes, .smtputf8 = smtputf8});
+  if (path.ok) return path;
+  // Postfix warns about malformed addresses, but not about an unclosed "<...".
+  const bool bad_address = path.error.enhanced == "5.1.7" || path.error.enhanced == "5.1.3";
+  if (bad_address && !(command.argument.starts_with('<') && !command.argument.ends_with('>'))) {
+    log::warning("smtpd", "Illegal address syntax from {} in {} command: {}", client(),
+                 role == PathRole::kSender ? "MAIL" : "RCPT", command.argument);
+  }
+  reply(path.error);
+  return path;
+}
+
 void Session::on_mail(const Command& command) {
   if (config_->helo_required && helo_.empty()) {
     return reply(503, "5.5.1", "Error: send HELO/EHLO first");
   }
   if (in_mail_) return reply(503, "5.5.1", "Error: nested MAIL command");
   if (!command.has_from_to) return reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
-  auto path = parse_path_argument(
-      command.argument, PathRole::kSender,
-      {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes, .smtputf8 = false});
-  if (!path.ok) {
-    // Postfix warns about malformed addresses, but not about an unclosed "<...".
-    if (path.error.enhanced == "5.1.7" &&
-        !(command.argument.starts_with('<') && !command.argument.ends_with('>'))) {
-      log::warning("smtpd", "Illegal address syntax from {} in MAIL command: {}", client(),
-                   command.argument);
-    }
-    return reply(path.error);
-  }
+  // The parser itself notices a SMTPUTF8 parameter of this MAIL command.
+  auto path = parse_path(command, PathRole::kSender, false);
+  if (!path.ok) return;
   bool smtputf8 = false;
   for (const auto& parameter : path.parameters) {
     const auto keyword = deliver::lowercase(parameter.keyword);
@@ -488,18 +496,8 @@ void Session::on_rcpt(const Command& command) {
     last_reply_ok_ = true;  // Postfix's statistics count these as successful
     return;
   }
-  auto path = parse_path_argument(
-      command.argument, PathRole::kRecipient,
-      {.strict_rfc821_envelopes = config_->strict_rfc821_envelopes, .smtputf8 = smtputf8_});
-  if (!path.ok) {
-    // Postfix warns about malformed addresses, but not about an unclosed "<...".
-    if (path.error.enhanced == "5.1.3" &&
-        !(command.argument.starts_with('<') && !command.argument.ends_with('>'))) {
-      log::warning("smtpd", "Illegal address syntax from {} in RCPT command: {}", client(),
-                   command.argument);
-    }
-    return reply(path.error);
-  }
+  auto path = parse_path(command, PathRole::kRecipient, smtputf8_);
+  if (!path.ok) return;
   for (const auto& parameter : path.parameters) {
     const auto keyword = deliver::lowercase(parameter.keyword);
     if (keyword == "notify") {

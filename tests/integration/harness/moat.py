@@ -41,12 +41,11 @@ from typing import Iterable, Mapping
 from .postfix import (
     DEFAULT_ALIASES,
     VIRTUAL_DOMAIN,
-    _read_all,
     aliases_text,
     format_main_cf,
-    maildir_files,
     write_vmailbox,
 )
+from .server_files import ServerFiles
 from .smtp import RawClient
 
 __all__ = ["MoatServer", "MoatFailure", "default_moat_binary", "SANITIZER_REPORT"]
@@ -73,7 +72,7 @@ class MoatFailure(AssertionError):
     """moat exited badly or a sanitizer reported an error."""
 
 
-class MoatServer:
+class MoatServer(ServerFiles):
     def __init__(
         self,
         binary: str | None = None,
@@ -285,6 +284,11 @@ class MoatServer:
         )
 
     # -- observation -------------------------------------------------------
+    def died(self) -> str | None:
+        if self.proc is not None and self.proc.poll() is not None:
+            return f"moat exited ({self.proc.returncode}):\n{self.stderr()}"
+        return None
+
     def stderr(self) -> str:
         if not self.dir:
             return ""
@@ -301,41 +305,6 @@ class MoatServer:
             return None
         start = text.rfind("\n", 0, max(0, m.start() - 2000)) + 1
         return text[start : m.end() + 8000]
-
-    def log(self) -> str:
-        if not self.dir:
-            return ""
-        try:
-            with open(os.path.join(self.dir, "maillog"), "r", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def wait_for_log(self, regex: str, timeout: float = 10.0) -> re.Match:
-        pattern = re.compile(regex, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = pattern.search(self.log())
-            if m:
-                return m
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"no log line matching {regex!r} within {timeout}s:\n{self.log()}")
-            if self.proc is not None and self.proc.poll() is not None:
-                raise MoatFailure(f"moat exited ({self.proc.returncode}) while waiting for "
-                                  f"{regex!r}:\n{self.stderr()}")
-            time.sleep(0.02)
-
-    def maildir_path(self, user: str) -> str:
-        """Maildir of `user`: "u@example.test" is virtual (vmail/u/), "u" local (mail/u/)."""
-        if "@" in user:
-            return os.path.join(self.dir, "vmail", user.split("@", 1)[0])
-        return os.path.join(self.dir, "mail", user)
-
-    def maildir_messages(self, user: str) -> list[bytes]:
-        return _read_all(maildir_files(self.maildir_path(user)))
-
-    def maildir_count(self, user: str) -> int:
-        return len(maildir_files(self.maildir_path(user)))
 
     def proc_status(self, field: str) -> int | None:
         """A kB field of /proc/PID/status (VmRSS, VmHWM ...), in kB."""

@@ -60,6 +60,7 @@ import tempfile
 import time
 from typing import Iterable, Mapping
 
+from .server_files import ServerFiles
 from .smtp import RawClient
 
 __all__ = ["PostfixServer", "postfix_available", "free_port", "aliases_text", "write_vmailbox"]
@@ -119,30 +120,6 @@ def write_vmailbox(path: str, users: Iterable[str]) -> None:
             f.write(f"{address} {local}/\n")
 
 
-def maildir_files(maildir: str) -> list[str]:
-    """Paths of the messages in a Maildir's new/ and cur/, oldest name first."""
-    paths = []
-    for sub in ("new", "cur"):
-        d = os.path.join(maildir, sub)
-        try:
-            names = sorted(os.listdir(d))
-        except FileNotFoundError:
-            continue
-        paths.extend(os.path.join(d, n) for n in names if not n.startswith("."))
-    return paths
-
-
-def _read_all(paths: Iterable[str]) -> list[bytes]:
-    out = []
-    for p in paths:
-        try:
-            with open(p, "rb") as f:
-                out.append(f.read())
-        except FileNotFoundError:  # moved new/ -> cur/ meanwhile
-            continue
-    return out
-
-
 def format_main_cf(params: Mapping[str, object]) -> str:
     lines = []
     for name, value in params.items():
@@ -155,7 +132,7 @@ def format_main_cf(params: Mapping[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class PostfixServer:
+class PostfixServer(ServerFiles):
     """A private, non-chrooted Postfix on 127.0.0.1:PORT. See the module doc."""
 
     def __init__(
@@ -455,40 +432,6 @@ class PostfixServer:
             time.sleep(0.05)
 
     # -- observation -------------------------------------------------------
-    def log(self) -> str:
-        """The whole maillog text."""
-        if not self.dir:
-            return ""
-        try:
-            with open(os.path.join(self.dir, "maillog"), "r", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def wait_for_log(self, regex: str, timeout: float = 10.0) -> re.Match:
-        """The first match of `regex` (re.M) in the maillog, waiting for it."""
-        pattern = re.compile(regex, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = pattern.search(self.log())
-            if m:
-                return m
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"no log line matching {regex!r} within {timeout}s:\n{self.log()}")
-            time.sleep(0.05)
-
-    def maildir_path(self, user: str) -> str:
-        """Maildir of `user`: "u@example.test" is virtual (vmail/u/), "u" local (mail/u/)."""
-        if "@" in user:
-            return os.path.join(self.dir, "vmail", user.split("@", 1)[0])
-        return os.path.join(self.dir, "mail", user)
-
-    def maildir_messages(self, user: str) -> list[bytes]:
-        return _read_all(maildir_files(self.maildir_path(user)))
-
-    def maildir_count(self, user: str) -> int:
-        return len(maildir_files(self.maildir_path(user)))
-
     def queue_count(self) -> int:
         """Messages still in the queue (incoming, active, deferred, hold)."""
         n = 0
