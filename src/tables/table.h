@@ -27,6 +27,10 @@ class Table {
   virtual ~Table() = default;
   // Keys are matched case-insensitively, as Postfix's hash tables do.
   virtual std::optional<std::string> find(std::string_view key) const = 0;
+  // Pattern tables (regexp:, pcre:, cidr:) match the whole query string:
+  // Postfix asks them only the full key (a whole address, host name or IP),
+  // never the partial keys of access(5) (parent domains, "user@", prefixes).
+  virtual bool matches_patterns() const { return false; }
 };
 
 struct OpenResult {
