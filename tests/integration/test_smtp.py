@@ -415,6 +415,35 @@ class Lifecycle(unittest.TestCase):
             self.assertIn("mx.example.test", client.read_reply()[1][0])
             client.close()
 
+    def test_sigterm_lets_running_sessions_finish_and_refuses_new_ones(self):
+        server = MoatServer(moat_binary())
+        server.start()
+        try:
+            client = RawClient(server.host, server.port)
+            client.read_reply()
+            client.send(b"EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<root@localhost>\r\nDATA\r\n")
+            for _ in range(4):
+                code, _ = client.read_reply()
+            self.assertEqual(code, 354)
+            server.proc.send_signal(signal.SIGTERM)
+            server.wait_for_log(r"terminating on signal 15")
+            deadline = time.monotonic() + 5
+            refused = False
+            while time.monotonic() < deadline and not refused:
+                try:
+                    socket.create_connection((server.host, server.port), timeout=1).close()
+                    time.sleep(0.05)
+                except OSError:
+                    refused = True
+            self.assertTrue(refused, "moat still accepts connections after SIGTERM")
+            client.send(b"Subject: last\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+            self.assertEqual(client.read_reply()[0], 250)
+            self.assertEqual(client.read_reply()[0], 221)
+            client.close()
+            self.assertEqual(len(server.maildir_messages("root")), 1)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
     def test_sigterm_exits_zero(self):
         server = MoatServer(moat_binary())
         server.start()
