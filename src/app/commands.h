@@ -13,4 +13,9 @@ int serve(const std::string& config_path);
 // lines on stdout.
 int check(const std::string& config_path, bool print_non_default);
 
+// Looks `key` up in the table `table_spec` ("type:name"), like postmap -q:
+// prints the value and returns 0, or prints nothing and returns 1 (an error
+// opening the table goes to stderr, also with 1).
+int query(const std::string& table_spec, const std::string& key);
+
 }  // namespace moat::app

@@ -1,9 +1,11 @@
 // moat: a hardened SMTP front door with Postfix's configuration language.
 //   moat serve [-c FILE]        run the server in the foreground
 //   moat check [-c FILE] [-n]   validate a config / print non-default parameters
+//   moat query [-c FILE] TYPE:NAME KEY   look KEY up in a table, like postmap -q
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "app/commands.h"
 
@@ -13,7 +15,8 @@ constexpr const char* kDefaultConfig = "/etc/moat/main.cf";
 
 int usage() {
   std::cerr << "usage: moat serve [-c FILE]\n"
-               "       moat check [-c FILE] [-n]\n";
+               "       moat check [-c FILE] [-n]\n"
+               "       moat query [-c FILE] TYPE:NAME KEY\n";
   return 2;
 }
 
@@ -24,16 +27,20 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   std::string config_path = kDefaultConfig;
   bool non_default = false;
+  std::vector<std::string> operands;  // query: TYPE:NAME KEY
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
       config_path = argv[++i];
     } else if (std::strcmp(argv[i], "-n") == 0 && command == "check") {
       non_default = true;
+    } else if (command == "query" && (argv[i][0] != '-' || operands.size() == 1)) {
+      operands.push_back(argv[i]);
     } else {
       return usage();
     }
   }
   if (command == "serve") return moat::app::serve(config_path);
   if (command == "check") return moat::app::check(config_path, non_default);
+  if (command == "query" && operands.size() == 2) return moat::app::query(operands[0], operands[1]);
   return usage();
 }

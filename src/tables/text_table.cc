@@ -1,55 +1,26 @@
 #include "tables/text_table.h"
 
-#include <cctype>
-
 #include "config/values.h"
+#include "tables/source_lines.h"
 
 namespace moat::tables {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  return text;
-}
-
-// Splits the text into logical lines: comment lines and blank lines dropped,
-// lines starting with whitespace continue the previous one (both formats).
-template <typename Visit>
-void for_each_logical_line(std::string_view text, Visit visit) {
-  std::string current;
-  int current_line = 0;
-  int line_number = 0;
-  auto flush = [&] {
-    if (!current.empty()) visit(std::string_view(current), current_line);
-    current.clear();
-  };
-  while (!text.empty()) {
-    const auto end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const auto content = trim(line);
-    if (content.empty() || content.front() == '#') continue;
-    if (std::isspace(static_cast<unsigned char>(line.front())) && !current.empty()) {
-      current += ' ';
-      current += content;
-      continue;
+// A postmap(1) key runs to the first whitespace outside double quotes; the
+// quotes stay part of the key, as in Postfix 3.7 ("a b"@example.com is one key).
+std::size_t postmap_key_end(std::string_view line) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '\\' && quoted && i + 1 < line.size()) {
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (!quoted && is_blank(c)) {
+      return i;
     }
-    flush();
-    current = content;
-    current_line = line_number;
   }
-  flush();
+  return line.size();
 }
 
 }  // namespace
@@ -70,12 +41,13 @@ std::unique_ptr<TextTable> TextTable::parse(std::string_view text, SourceFormat 
       if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
         key = key.substr(1, key.size() - 2);
     } else {
-      const auto blank = line.find_first_of(" \t");
+      const auto blank = postmap_key_end(line);
       key = line.substr(0, blank);
-      value = blank == std::string_view::npos ? std::string_view() : trim(line.substr(blank));
+      value = trim(line.substr(blank));
     }
     if (key.empty()) return;
-    table->entries_.insert_or_assign(lower(key), std::string(value));
+    // postmap keeps the first of duplicate keys (and warns about the others).
+    table->entries_.try_emplace(lower(key), value);
   });
   return table;
 }

@@ -30,6 +30,41 @@ TEST(TextTable, AliasesLineWithoutColonIsAnError) {
   EXPECT_NE(error.find("line 2"), std::string::npos) << error;
 }
 
+// Answers marked "postmap" are what Postfix 3.7.11's `postmap -q KEY
+// texthash:FILE` (or inline:/static:) answered.
+TEST(TextTable, PostmapKeysQuotesDuplicatesAndContinuations) {
+  std::string error;
+  auto table = TextTable::parse(
+      "Key1 val one  \n\"quoted key\" qv\nMiXeD@Dom.Example  mixed\ndup 1\ndup 2\n"
+      "only\n  cont\nx y\n z\na\tb\n",
+      SourceFormat::kPostmap, &error);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(table->find("KEY1"), "val one");             // postmap: "val one"
+  EXPECT_EQ(table->find("\"quoted key\""), "qv");        // postmap: qv
+  EXPECT_EQ(table->find("quoted key"), std::nullopt);    // postmap: not found
+  EXPECT_EQ(table->find("\"quoted"), std::nullopt);      // postmap: not found
+  EXPECT_EQ(table->find("mixed@dom.example"), "mixed");  // postmap: mixed
+  EXPECT_EQ(table->find("dup"), "1");                    // postmap: 1 (and a warning)
+  EXPECT_EQ(table->find("only"), "cont");                // postmap: cont
+  EXPECT_EQ(table->find("x"), "y z");                    // postmap: "y z"
+  EXPECT_EQ(table->find("a"), "b");                      // postmap: b
+}
+
+TEST(Tables, InlineAndStaticForms) {
+  // postmap: "value with spaces", "v2"
+  auto table = open_table("inline:{ {key = value with spaces}, k2=v2 }", SourceFormat::kPostmap);
+  ASSERT_TRUE(table.table) << table.error;
+  EXPECT_EQ(table.table->find("key"), "value with spaces");
+  EXPECT_EQ(table.table->find("K2"), "v2");
+  // postmap: fatal "missing '=' after attribute name"
+  EXPECT_EQ(open_table("inline:{ k2 = v2 }", SourceFormat::kPostmap).table, nullptr);
+  EXPECT_EQ(open_table("inline:k=v", SourceFormat::kPostmap).table, nullptr);
+  // postmap: "hello world"
+  EXPECT_EQ(open_table("static:{ hello world }", SourceFormat::kPostmap).table->find("x"),
+            "hello world");
+  EXPECT_FALSE(open_table("static:OK", SourceFormat::kPostmap).table->matches_patterns());
+}
+
 TEST(Tables, OpenByTypeAndName) {
   EXPECT_EQ(open_table("static:OK", SourceFormat::kPostmap).table->find("anything"), "OK");
   auto inline_table = open_table("inline:{a=1, b=2}", SourceFormat::kPostmap);

@@ -1,0 +1,62 @@
+// The line structure shared by every file-backed table source (postmap(1),
+// aliases(5), regexp_table(5), pcre_table(5), cidr_table(5)): blank lines and
+// lines whose first non-blank character is '#' are skipped, and a line that
+// starts with whitespace continues the previous logical line. Each logical
+// line is reported with the number of its first physical line, so errors can
+// say "FILE, line N" as Postfix does.
+#pragma once
+
+#include <cctype>
+#include <string>
+#include <string_view>
+
+namespace moat::tables {
+
+inline bool is_blank(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+
+inline std::string_view trim(std::string_view text) {
+  while (!text.empty() && is_blank(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_blank(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+inline std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Calls visit(std::string_view logical_line, int first_line_number) for each
+// logical line, trimmed of surrounding whitespace.
+template <typename Visit>
+void for_each_logical_line(std::string_view text, Visit visit) {
+  std::string current;
+  int current_line = 0;
+  int line_number = 0;
+  auto flush = [&] {
+    if (!current.empty()) visit(std::string_view(current), current_line);
+    current.clear();
+  };
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const auto content = trim(line);
+    if (content.empty() || content.front() == '#') continue;
+    if (is_blank(line.front()) && !current.empty()) {
+      current += ' ';
+      current += content;
+      continue;
+    }
+    flush();
+    current = content;
+    current_line = line_number;
+  }
+  flush();
+}
+
+}  // namespace moat::tables
