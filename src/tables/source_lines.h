@@ -1,7 +1,9 @@
 // The line structure shared by every file-backed table source (postmap(1),
 // aliases(5), regexp_table(5), pcre_table(5), cidr_table(5)): blank lines and
 // lines whose first non-blank character is '#' are skipped, and a line that
-// starts with whitespace continues the previous logical line. Each logical
+// starts with whitespace continues the previous logical line. As in Postfix's
+// readlline(3), the continuation is appended as it is, leading whitespace
+// included: "key first\n  second" has the value "first  second". Each logical
 // line is reported with the number of its first physical line, so errors can
 // say "FILE, line N" as Postfix does.
 #pragma once
@@ -36,7 +38,7 @@ void for_each_logical_line(std::string_view text, Visit visit) {
   int current_line = 0;
   int line_number = 0;
   auto flush = [&] {
-    if (!current.empty()) visit(std::string_view(current), current_line);
+    if (!current.empty()) visit(trim(current), current_line);
     current.clear();
   };
   while (!text.empty()) {
@@ -48,8 +50,7 @@ void for_each_logical_line(std::string_view text, Visit visit) {
     const auto content = trim(line);
     if (content.empty() || content.front() == '#') continue;
     if (is_blank(line.front()) && !current.empty()) {
-      current += ' ';
-      current += content;
+      current += line;
       continue;
     }
     flush();

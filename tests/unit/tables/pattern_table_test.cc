@@ -67,7 +67,7 @@ TEST(RegexpTable, ResultWhitespaceContinuationAndComments) {
   EXPECT_EQ(regexp("/ABC/  trailing   \n")->find("abc"), "trailing");  // postmap: "trailing"
   // postmap: "more text" (the rule continues on the indented line)
   EXPECT_EQ(regexp("#c\n/abc/\n  more text\n")->find("abc"), "more text");
-  EXPECT_EQ(regexp("/abc/ one\n\ttwo\n# comment\n")->find("abc"), "one two");
+  EXPECT_EQ(regexp("/abc/ one\n\ttwo\n# comment\n")->find("abc"), "one\ttwo");
 }
 
 TEST(RegexpTable, DelimitersAndEscapes) {
