@@ -3,6 +3,7 @@
 #include <regex.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "tables/pattern_table.h"
 
@@ -55,6 +56,82 @@ class PosixMatcher final : public Matcher {
   bool compiled_ = false;
 };
 
+// glibc's regcomp() expands bounded repetitions into automaton states, so
+// "(a{255}){255}" costs gigabytes. Estimate the expanded size (an atom is
+// 1, a group the sum of its parts, a repetition multiplies its atom by the
+// upper bound, '+' doubles it as glibc copies the atom for it: "a+++..."
+// grows exponentially) and refuse patterns far beyond anything a table needs.
+constexpr std::size_t kMaxExpandedSize = 100'000;
+
+bool too_complex(std::string_view pattern, bool extended) {
+  std::vector<std::size_t> group_sums{0};  // a stack: one running sum per open group
+  std::size_t last_atom = 0;
+  auto add = [&](std::size_t size) {
+    group_sums.back() = std::min(group_sums.back() + size, kMaxExpandedSize + 1);
+    last_atom = size;
+  };
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    const bool open =
+        extended ? c == '(' : c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == '(';
+    const bool close =
+        extended ? c == ')' : c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == ')';
+    const bool brace =
+        extended ? c == '{' : c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == '{';
+    const bool plus =
+        extended ? c == '+' : c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == '+';
+    if (open) {
+      if (!extended) ++i;
+      group_sums.push_back(0);
+    } else if (close && group_sums.size() > 1) {
+      if (!extended) ++i;
+      const std::size_t size = std::max<std::size_t>(group_sums.back(), 1);
+      group_sums.pop_back();
+      add(size);
+    } else if (brace || plus) {
+      if (!extended) ++i;
+      // '+' doubles the atom; {n,m} copies it max(n, m) times.
+      std::size_t bound = plus ? 2 : 1;
+      if (brace) {
+        std::size_t number = 0, j = i + 1;
+        for (; j < pattern.size() &&
+               (std::isdigit(static_cast<unsigned char>(pattern[j])) || pattern[j] == ',');
+             ++j) {
+          if (pattern[j] == ',') {
+            number = 0;
+          } else {
+            number = std::min<std::size_t>(number * 10 + (pattern[j] - '0'), kMaxExpandedSize + 1);
+            bound = std::max(bound, number);
+          }
+        }
+        i = j;  // at the closing brace (or its backslash in basic syntax)
+        if (!extended && i + 1 < pattern.size()) ++i;
+      }
+      const std::size_t grown = std::min(last_atom * bound, kMaxExpandedSize + 1);
+      group_sums.back() = std::min(
+          group_sums.back() - std::min(group_sums.back(), last_atom) + grown, kMaxExpandedSize + 1);
+      last_atom = grown;
+    } else if (c == '[') {
+      // A bracket expression is one atom; ']' right after '[' or '[^' is literal.
+      std::size_t j = i + 1;
+      if (j < pattern.size() && pattern[j] == '^') ++j;
+      if (j < pattern.size() && pattern[j] == ']') ++j;
+      while (j < pattern.size() && pattern[j] != ']') ++j;
+      i = j;
+      add(1);
+    } else if (c == '\\') {
+      ++i;
+      add(1);
+    } else {
+      add(1);
+    }
+    for (std::size_t sum : group_sums) {
+      if (sum > kMaxExpandedSize) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Matcher> compile_posix_regexp(std::string_view pattern, std::string_view flags,
@@ -75,6 +152,10 @@ std::unique_ptr<Matcher> compile_posix_regexp(std::string_view pattern, std::str
         if (error) *error = std::string("unknown regexp option \"") + flag + "\"";
         return nullptr;
     }
+  }
+  if (too_complex(pattern, options & REG_EXTENDED)) {
+    if (error) *error = "regular expression too complex (repetition counts multiply too far)";
+    return nullptr;
   }
   auto matcher = std::make_unique<PosixMatcher>();
   if (!matcher->compile(pattern, options, error)) return nullptr;

@@ -1,11 +1,18 @@
-// Lookup tables, Postfix style: a table is named "type:name" in main.cf
-// (hash:/etc/postfix/access, texthash:..., inline:{k=v}, static:value,
-// unix:passwd.byname) and answers find(key) with a value or nothing.
-// Tables are loaded when a config snapshot is built and are immutable after,
-// so lookups are lock-free from every worker thread.
+// Lookup tables, Postfix style: a table is named "type:name" in main.cf and
+// answers find(key) with a value or nothing.
 //
-// hash: and btree: read the text source file itself (the file postmap would
-// compile): moat has no Berkeley DB, and the source is what admins edit.
+//   texthash:, hash:, btree:, lmdb:, cdb:  the postmap(1) source text itself
+//       (moat has no Berkeley DB; the source is what admins edit)
+//   regexp:, pcre:   regexp_table(5), pcre_table(5)   (tables/pattern_table.h)
+//   cidr:            cidr_table(5)                     (tables/cidr_table.h)
+//   inline:{k=v, {k = v w}}, static:{value}, unix:passwd.byname
+//
+// File-backed tables follow their file: at most once a second a lookup
+// checks its mtime, size and inode, and a changed file is parsed and swapped
+// in without blocking other readers. New contents that fail to parse leave
+// the old ones in service (with a warning in the log). Errors in a table's
+// text name the file and line: "FILE, line N: message".
+// Lookups are thread-safe from every worker thread.
 #pragma once
 
 #include <memory>

@@ -103,6 +103,21 @@ TEST(RegexpTable, ErrorsNameFileAndLine) {
   EXPECT_NE(regexp_error("word x\n"), "");
 }
 
+TEST(RegexpTable, BoundedRepetitionAndItsLimit) {
+  EXPECT_EQ(regexp("/^a{3}b$/ X\n")->find("aaab"), "X");
+  EXPECT_EQ(regexp("/^a\\{3\\}b$/x BRE\n")->find("aaab"), "BRE");
+  EXPECT_EQ(regexp("/(a{100}){100}/ X\n")->find("a"), std::nullopt);
+  EXPECT_EQ(regexp("/^a+b+$/ PLUS\n")->find("aabb"), "PLUS");
+  // Stacked '+' doubles glibc's automaton each time (found by fuzzing).
+  EXPECT_NE(regexp_error("/(.*+++++++++++++++++++++)/ X\n").find("too complex"), std::string::npos);
+  // glibc's regcomp would need gigabytes for these; they are refused.
+  EXPECT_EQ(
+      regexp_error("/((a{100}){100}){100}/ X\n"),
+      "t.regexp, line 1: regular expression too complex (repetition counts multiply too far)");
+  EXPECT_NE(regexp_error("/\\(\\(a\\{100\\}\\)\\{100\\}\\)\\{100\\}/x X\n").find("too complex"),
+            std::string::npos);
+}
+
 TEST(PcreTable, PerlSyntaxFlagsAndGroups) {
   auto table = pcre("/^(\\w+)@example\\.com$/ W=$1\n/a b c/x SPACED-ABC\n/^X.Y$/s DOTALL\n");
   EXPECT_EQ(table->find("Joe@EXAMPLE.com"), "W=Joe");
