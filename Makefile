@@ -63,6 +63,9 @@ test: build build-asan $(FUZZ)/build.ninja
 
 bench: build
 	/usr/bin/python3 bench/smtp_bench.py --moat $(RELEASE)/moat
+	cmake -S . -B $(RELEASE) -DMOAT_BENCH=ON
+	ninja -C $(RELEASE) table_bench
+	$(RELEASE)/table_bench
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
