@@ -60,7 +60,8 @@ class PosixMatcher final : public Matcher {
 // "(a{255}){255}" costs gigabytes. Estimate the expanded size (an atom is
 // 1, a group the sum of its parts, a repetition multiplies its atom by the
 // upper bound, '+' doubles it as glibc copies the atom for it: "a+++..."
-// grows exponentially) and refuse patterns far beyond anything a table needs.
+// grows exponentially; '*' and '?' are counted the same way) and refuse patterns far beyond
+// anything a table needs.
 constexpr std::size_t kMaxExpandedSize = 100'000;
 
 bool too_complex(std::string_view pattern, bool extended) {
@@ -78,8 +79,12 @@ bool too_complex(std::string_view pattern, bool extended) {
         extended ? c == ')' : c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == ')';
     const bool brace =
         extended ? c == '{' : c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == '{';
-    const bool plus =
-        extended ? c == '+' : c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == '+';
+    // '*' and '?' (and '+' in basic syntax, a GNU extension) count as '+':
+    // stacked quantifiers ("()****") make regexec() crawl even when regcomp()
+    // does not copy the atom.
+    const bool plus = c == '*' || (extended && (c == '+' || c == '?')) ||
+                      (!extended && c == '\\' && i + 1 < pattern.size() &&
+                       (pattern[i + 1] == '+' || pattern[i + 1] == '?'));
     if (open) {
       if (!extended) ++i;
       group_sums.push_back(0);
@@ -89,7 +94,7 @@ bool too_complex(std::string_view pattern, bool extended) {
       group_sums.pop_back();
       add(size);
     } else if (brace || plus) {
-      if (!extended) ++i;
+      if (c == '\\') ++i;  // the backslash of a basic-syntax operator
       // '+' doubles the atom; {n,m} copies it max(n, m) times.
       std::size_t bound = plus ? 2 : 1;
       if (brace) {

@@ -108,6 +108,9 @@ TEST(RegexpTable, BoundedRepetitionAndItsLimit) {
   EXPECT_EQ(regexp("/^a\\{3\\}b$/x BRE\n")->find("aaab"), "BRE");
   EXPECT_EQ(regexp("/(a{100}){100}/ X\n")->find("a"), std::nullopt);
   EXPECT_EQ(regexp("/^a+b+$/ PLUS\n")->find("aabb"), "PLUS");
+  EXPECT_EQ(regexp("/^a*b?c*$/x BRE-STAR\n")->find("aab?cc"), "BRE-STAR");
+  EXPECT_NE(regexp_error(std::string("/^()") + std::string(40, '*') + "$/ X\n").find("too complex"),
+            std::string::npos);
   // Stacked '+' doubles glibc's automaton each time (found by fuzzing).
   EXPECT_NE(regexp_error("/(.*+++++++++++++++++++++)/ X\n").find("too complex"), std::string::npos);
   // glibc's regcomp would need gigabytes for these; they are refused.
