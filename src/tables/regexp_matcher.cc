@@ -64,10 +64,14 @@ class PosixMatcher final : public Matcher {
 // anything a table needs.
 constexpr std::size_t kMaxExpandedSize = 100'000;
 
-bool too_complex(std::string_view pattern, bool extended) {
+const char* complexity_problem(std::string_view pattern, bool extended) {
+  constexpr const char* kTooComplex =
+      "regular expression too complex (repetition counts multiply too far)";
   std::vector<std::size_t> group_sums{0};  // a stack: one running sum per open group
   std::size_t last_atom = 0;
+  int adjacent_quantifiers = 0;
   auto add = [&](std::size_t size) {
+    adjacent_quantifiers = 0;
     group_sums.back() = std::min(group_sums.back() + size, kMaxExpandedSize + 1);
     last_atom = size;
   };
@@ -88,12 +92,17 @@ bool too_complex(std::string_view pattern, bool extended) {
     if (open) {
       if (!extended) ++i;
       group_sums.push_back(0);
+      adjacent_quantifiers = 0;
     } else if (close && group_sums.size() > 1) {
       if (!extended) ++i;
       const std::size_t size = std::max<std::size_t>(group_sums.back(), 1);
       group_sums.pop_back();
       add(size);
     } else if (brace || plus) {
+      // POSIX leaves adjacent repetition operators undefined, and glibc's
+      // regcomp() needs exponential time for a run of them ("(.)*++++++").
+      // Two are allowed: ".*?" from Perl habits means "(.*)?" to glibc.
+      if (++adjacent_quantifiers > 2) return "more than two adjacent repetition operators";
       if (c == '\\') ++i;  // the backslash of a basic-syntax operator
       // '+' doubles the atom; {n,m} copies it max(n, m) times.
       std::size_t bound = plus ? 2 : 1;
@@ -131,10 +140,10 @@ bool too_complex(std::string_view pattern, bool extended) {
       add(1);
     }
     for (std::size_t sum : group_sums) {
-      if (sum > kMaxExpandedSize) return true;
+      if (sum > kMaxExpandedSize) return kTooComplex;
     }
   }
-  return false;
+  return nullptr;
 }
 
 }  // namespace
@@ -158,8 +167,8 @@ std::unique_ptr<Matcher> compile_posix_regexp(std::string_view pattern, std::str
         return nullptr;
     }
   }
-  if (too_complex(pattern, options & REG_EXTENDED)) {
-    if (error) *error = "regular expression too complex (repetition counts multiply too far)";
+  if (const char* problem = complexity_problem(pattern, options & REG_EXTENDED)) {
+    if (error) *error = problem;
     return nullptr;
   }
   auto matcher = std::make_unique<PosixMatcher>();

@@ -109,10 +109,14 @@ TEST(RegexpTable, BoundedRepetitionAndItsLimit) {
   EXPECT_EQ(regexp("/(a{100}){100}/ X\n")->find("a"), std::nullopt);
   EXPECT_EQ(regexp("/^a+b+$/ PLUS\n")->find("aabb"), "PLUS");
   EXPECT_EQ(regexp("/^a*b?c*$/x BRE-STAR\n")->find("aab?cc"), "BRE-STAR");
-  EXPECT_NE(regexp_error(std::string("/^()") + std::string(40, '*') + "$/ X\n").find("too complex"),
-            std::string::npos);
+  EXPECT_EQ(regexp_error(std::string("/^()") + std::string(40, '*') + "$/ X\n"),
+            "t.regexp, line 1: more than two adjacent repetition operators");
+  // Found by fuzzing: glibc's regcomp() takes seconds for this one.
+  EXPECT_EQ(regexp_error("/^(.(2$)>)*++++++/ X\n"),
+            "t.regexp, line 1: more than two adjacent repetition operators");
+  EXPECT_EQ(regexp("/^<(.*?)>$/ [$1]\n")->find("<a>"), "[a]");
   // Stacked '+' doubles glibc's automaton each time (found by fuzzing).
-  EXPECT_NE(regexp_error("/(.*+++++++++++++++++++++)/ X\n").find("too complex"), std::string::npos);
+  EXPECT_NE(regexp_error("/(.*+++++++++++++++++++++)/ X\n"), "");
   // glibc's regcomp would need gigabytes for these; they are refused.
   EXPECT_EQ(
       regexp_error("/((a{100}){100}){100}/ X\n"),
