@@ -187,6 +187,8 @@ constexpr ParameterSpec kParameters[] = {
     {"moat_smtp_listen", T::kList, "0.0.0.0:25 [::]:25",
      "Addresses the SMTP server listens on, host:port, IPv6 in brackets"},
     {"moat_workers", T::kInteger, "0", "Event-loop threads; 0 means one per CPU core"},
+    {"multi_recipient_bounce_reject_code", T::kInteger, "550",
+     "Reply code for reject_multi_recipient_bounce"},
     {"mydestination", T::kList, "$myhostname, localhost.$mydomain, localhost",
      "Domains delivered locally"},
     {"mydomain", T::kString, "",

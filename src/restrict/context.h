@@ -1,8 +1,9 @@
 // What a restriction may look at: the session facts at the current stage.
-// The engine is pure: it reads this, never a socket.
+// The engine is pure: it reads this, never a socket. Strings are views into
+// the session's own state, valid for one evaluation.
 #pragma once
 
-#include <string>
+#include <string_view>
 
 #include <asio/ip/address.hpp>
 
@@ -10,18 +11,28 @@
 
 namespace moat::restriction {
 
+// The SMTP stage a request is evaluated at (Postfix's "where").
 enum class Stage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData };
 
 struct Context {
   Stage stage = Stage::kConnect;
   asio::ip::address client_address;
-  std::string client_name = "unknown";
-  std::string helo;
-  std::string sender;     // internal form; empty for <>
-  std::string recipient;  // internal form, as the client wrote it
+  std::string_view client_ip;                        // client_address as text
+  std::string_view client_name = "unknown";          // verified host name
+  std::string_view reverse_client_name = "unknown";  // PTR name, unverified
+  std::string_view helo;
+  bool has_helo = false;
+  std::string_view sender;  // internal form; empty for <>
+  bool has_sender = false;
+  std::string_view recipient;  // internal form, as the client wrote it
   const deliver::ResolvedAddress* resolved_recipient = nullptr;
+  int recipient_count = 0;  // recipients accepted so far in this transaction
   bool client_in_mynetworks = false;
   bool sasl_authenticated = false;
+  bool tls = false;
+  // The client sent commands before the banner, or ahead of a reply without
+  // having negotiated PIPELINING (reject_unauth_pipelining).
+  bool improper_pipelining = false;
 };
 
 }  // namespace moat::restriction

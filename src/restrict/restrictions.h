@@ -1,44 +1,152 @@
-// Restriction lists (smtpd_relay_restrictions, smtpd_recipient_restrictions,
-// ...): compiled once per config snapshot from their names, evaluated per
-// request. Each restriction is one small evaluator registered by name in
-// restrictions.cc; an unknown name is a configuration error.
+// The restriction engine: Postfix's smtpd_*_restrictions, compiled once per
+// config snapshot, evaluated per request.
+//
+// A restriction is a small evaluator registered by name in one table
+// (restrictions.cc); restrictions that take arguments (check_sender_access
+// TYPE:NAME, sleep N) consume the next list elements when compiled. An
+// unknown name is a configuration error at load time; one that reaches run
+// time (from an access table result) answers "451 4.3.5 Server configuration
+// error" and never accepts.
+//
+// A check is what Postfix evaluates for one request at one stage: the client,
+// HELO, sender, recipient (relay then recipient restrictions), DATA and
+// end-of-data lists. Each check has its own defer_if_reject and
+// warn_if_reject state; a defer_if_permit stays pending in Effects until the
+// session decides a RCPT or DATA. With smtpd_delay_reject = yes the session
+// runs the client, HELO and sender checks again at each RCPT.
+//
+// Not done here: DNS. The DNS-based restrictions are recognised, so configs
+// using them are valid, and evaluate to DUNNO with a one-time warning.
 #pragma once
 
-#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
+#include "deliver/destinations.h"
 #include "restrict/context.h"
 #include "restrict/verdict.h"
+#include "tables/table.h"
 
 namespace moat::restriction {
+
+// Which list a restriction runs in: decides the name and the words of a
+// reply ("<x@y>: Recipient address rejected: ...") and what a bare
+// "type:name" table in the list checks.
+enum class ListKind { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
+
+// The checks, one per list parameter (kRecipient runs relay then recipient).
+enum class Check { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
 
 // The reply-code parameters restrictions answer with.
 struct ReplyCodes {
   int reject_code = 554;
   int defer_code = 450;
+  int access_map_reject_code = 554;
+  int access_map_defer_code = 450;
+  int invalid_hostname_reject_code = 501;
+  int non_fqdn_reject_code = 504;
   int relay_domains_reject_code = 554;
+  int unknown_address_reject_code = 450;
+  int unknown_client_reject_code = 450;
+  int unknown_hostname_reject_code = 450;
+  int unknown_local_recipient_reject_code = 550;
+  int unknown_virtual_mailbox_reject_code = 550;
+  int multi_recipient_bounce_reject_code = 550;
+  int plaintext_reject_code = 450;
 };
 
-struct Environment {
-  const deliver::Destinations* destinations = nullptr;
-  ReplyCodes codes;
-};
+struct Step;
+struct Request;
+class Engine;
 
-using Evaluator = std::function<Verdict(const Context&, const Environment&)>;
-
+// One compiled list of restrictions.
 class RestrictionList {
  public:
-  // Unknown names are reported through `errors` ("unknown restriction: foo").
-  static RestrictionList compile(const std::vector<std::string>& names,
-                                 std::vector<std::string>& errors);
+  RestrictionList();
+  ~RestrictionList();
+  RestrictionList(RestrictionList&&) noexcept;
+  RestrictionList& operator=(RestrictionList&&) noexcept;
+
+  bool empty() const;
+  size_t size() const;
   // The first restriction that permits or rejects decides; dunno otherwise.
-  Verdict evaluate(const Context& context, const Environment& environment) const;
-  bool empty() const { return steps_.empty(); }
+  Verdict evaluate(Request& request) const;
 
  private:
-  std::vector<Evaluator> steps_;
+  friend struct Compiler;
+  std::vector<Step> steps_;
+};
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
+  // Compiles every smtpd_*_restrictions list and smtpd_restriction_classes
+  // of `config`; problems name the parameter and its line (unknown names,
+  // missing arguments, tables that do not open; warnings for orders that
+  // can open a relay). `destinations` must outlive the engine.
+  static Engine build(const config::Config& config, const deliver::Destinations* destinations,
+                      std::vector<config::Problem>& problems);
+  // A single list, for tests and tools: `names` as a main.cf list value.
+  static Engine for_list(Check check, std::string_view names, const config::Config& config,
+                         const deliver::Destinations* destinations,
+                         std::vector<std::string>& errors);
+
+  bool delay_reject() const { return delay_reject_; }
+  // Some list uses reject_unauth_pipelining: the session then looks for
+  // clients that talk before the banner.
+  bool checks_pipelining() const { return checks_pipelining_; }
+  bool has_list(Check check) const;
+  const ReplyCodes& codes() const { return codes_; }
+
+  // Evaluates one check. Events, headers and pending defer_if_permit are
+  // added to `effects`. A check with no list is dunno; the HELO check
+  // without a HELO name and the sender check without MAIL FROM are dunno.
+  Verdict check(Check check, const Context& context, Effects& effects) const;
+
+  // reject_unlisted_recipient / smtpd_reject_unlisted_recipient: the reply
+  // for an unknown local or virtual recipient, or dunno.
+  Verdict unlisted_recipient(const Context& context) const;
+  // The session's end-of-request rule: a permit or dunno becomes the
+  // pending defer_if_permit reply, if any.
+  static Verdict apply_defer_if_permit(Verdict verdict, const Effects& effects);
+
+  // A list from an access table's right-hand side; null with `error` set
+  // for unknown names or tables inside.
+  std::shared_ptr<const RestrictionList> runtime_list(std::string_view value,
+                                                      std::string& error) const;
+
+  // Settings the evaluators read.
+  const deliver::Destinations& destinations() const { return *destinations_; }
+  bool parent_matches_subdomains() const { return parent_matches_subdomains_; }
+  const std::string& null_access_lookup_key() const { return null_access_lookup_key_; }
+  const std::string& recipient_delimiter() const { return recipient_delimiter_; }
+  bool show_user_unknown_table_name() const { return show_user_unknown_table_name_; }
+  const std::vector<asio::ip::address>& interface_addresses() const { return interface_addresses_; }
+
+ private:
+  friend struct Compiler;
+
+  ReplyCodes codes_;
+  bool delay_reject_ = true;
+  bool checks_pipelining_ = false;
+  bool show_user_unknown_table_name_ = true;
+  bool parent_matches_subdomains_ =
+      true;  // "smtpd_access_maps" in parent_domain_matches_subdomains
+  std::string null_access_lookup_key_ = "<>";
+  std::string recipient_delimiter_;
+  const deliver::Destinations* destinations_ = nullptr;
+  std::vector<asio::ip::address> interface_addresses_;  // for permit_inet_interfaces
+  RestrictionList lists_[6];                            // by Check
+  RestrictionList relay_list_;  // smtpd_relay_restrictions, before lists_[kRecipient]
+  std::map<std::string, std::shared_ptr<RestrictionList>, std::less<>> classes_;
 };
 
 }  // namespace moat::restriction

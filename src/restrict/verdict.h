@@ -1,8 +1,14 @@
-// The outcome of a restriction: keep going (dunno), accept, or refuse with a
-// reply. Expected failures travel as verdicts, never as exceptions.
+// The outcome of a restriction or of a whole check: keep going (dunno),
+// accept, or refuse with a reply; and the side effects Postfix attaches to a
+// decision (log lines, headers to prepend, discard, a pending
+// defer_if_permit, a sleep). Expected failures travel as verdicts, never as
+// exceptions.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "smtp/reply.h"
 
@@ -20,6 +26,26 @@ struct Verdict {
   bool is_dunno() const { return kind == Kind::kDunno; }
   bool is_permit() const { return kind == Kind::kPermit; }
   bool is_reject() const { return kind == Kind::kReject; }
+};
+
+// A line the session logs in Postfix's reject format with another action
+// word: "warn", "hold", "discard", "filter", "redirect", "reject_warning".
+struct Event {
+  std::string action;
+  std::string text;
+};
+
+// What evaluating restrictions asks of the session beside the verdict.
+// One Effects lives as long as what it applies to: a request, or the mail
+// transaction for `prepend` and `discard`.
+struct Effects {
+  std::vector<Event> events;                   // to log, in order, before any reject line
+  std::vector<std::string> prepend;            // "Header: text" lines for the accepted message
+  bool discard = false;                        // accept the message, then drop it
+  std::optional<smtp::Reply> defer_if_permit;  // turns a later permit into this reply
+  std::chrono::seconds sleep{0};               // pause before the reply (restriction "sleep N")
+
+  void clear() { *this = Effects{}; }
 };
 
 }  // namespace moat::restriction

@@ -5,7 +5,9 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <asio/experimental/as_tuple.hpp>
@@ -176,6 +178,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // I/O, each step bounded by smtpd_timeout.
   void arm_timer();
   asio::awaitable<bool> read_more();
+  // True when the client sends something within `wait` (nothing is read).
+  asio::awaitable<bool> input_within(std::chrono::milliseconds wait);
   asio::awaitable<bool> flush();
   asio::awaitable<ReadStatus> read_line(std::string& line, bool& bare_lf);
 
@@ -212,8 +216,26 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string where() const;
   // "NOQUEUE: reject: RCPT from NAME[IP]: 550 ...; from=<s> to=<r> proto=ESMTP helo=<h>"
   void log_reject(std::string_view stage, std::string_view what, const std::string* sender,
-                  std::string_view recipient);
+                  std::string_view recipient) {
+    log_whatsup("reject", stage, what, sender, recipient);
+  }
+  // The same line with another action word ("warn", "hold", "reject_warning" ...).
+  void log_whatsup(std::string_view action, std::string_view stage, std::string_view what,
+                   const std::string* sender, std::string_view recipient);
   void log_improper_pipelining();
+
+  // Restrictions: the facts of this session for the engine, the checks of
+  // one request (stopping at the first reject), and their log lines.
+  restriction::Context restriction_context(restriction::Stage stage) const;
+  restriction::Verdict run_checks(std::initializer_list<restriction::Check> checks,
+                                  const restriction::Context& context,
+                                  restriction::Effects& effects);
+  // Logs the effects' events and, for a reject, the reject line; keeps the
+  // sleep for the main loop. True when the verdict is a reject.
+  bool conclude(const restriction::Verdict& verdict, restriction::Effects& effects,
+                std::string_view stage, const std::string* sender, std::string_view recipient);
+  // smtpd_end_of_data_restrictions; true when the message was refused.
+  bool end_of_data_rejected();
 
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -239,6 +261,15 @@ class Session : public std::enable_shared_from_this<Session> {
   CommandStats stats_;
   bool last_reply_ok_ = true;
   bool logged_improper_pipelining_ = false;
+  bool pipelining_offered_ = false;        // EHLO advertised PIPELINING to this client
+  bool improper_pipelining_ = false;       // for reject_unauth_pipelining
+  bool access_denied_ = false;             // client rejected at connect (smtpd_delay_reject = no)
+  std::chrono::seconds pending_sleep_{0};  // "sleep N" before the next reply goes out
+  // defer_if_permit raised at CONNECT/HELO (session) or MAIL (transaction)
+  // with smtpd_delay_reject = no, applied when a recipient would be accepted.
+  std::optional<Reply> session_defer_if_permit_;
+  std::optional<Reply> sender_defer_if_permit_;
+  restriction::Effects transaction_effects_;  // PREPEND headers and DISCARD of this message
   long long error_count_ = 0;
   long long junk_count_ = 0;
 
@@ -291,6 +322,21 @@ asio::awaitable<bool> Session::read_more() {
     timer_.cancel();
     if (wait_error) co_return false;
   }
+}
+
+asio::awaitable<bool> Session::input_within(std::chrono::milliseconds wait) {
+  std::error_code ec;
+  if (socket_.available(ec) > 0) co_return true;
+  timer_.expires_after(wait);
+  timer_.async_wait([self = shared_from_this()](std::error_code error) {
+    // As in arm_timer: a late expiry must not cancel a later operation.
+    if (error || self->timer_.expiry() > Clock::now()) return;
+    std::error_code ignored;
+    self->socket_.cancel(ignored);
+  });
+  auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_read, kNoThrow);
+  timer_.cancel();
+  co_return !wait_error && socket_.available(ec) > 0;
 }
 
 asio::awaitable<bool> Session::flush() {
@@ -374,15 +420,61 @@ std::string Session::where() const {
   return name;
 }
 
-void Session::log_reject(std::string_view stage, std::string_view what, const std::string* sender,
-                         std::string_view recipient) {
+void Session::log_whatsup(std::string_view action, std::string_view stage, std::string_view what,
+                          const std::string* sender, std::string_view recipient) {
   std::string detail;
   // Replies show addresses in internal form, the log in quoted external form.
   if (sender) detail += fmt::format("from=<{}> ", external_form(*sender));
   if (!recipient.empty()) detail += fmt::format("to=<{}> ", external_form(recipient));
-  log::info("smtpd", "{}: reject: {} from {}: {}; {}proto={} helo=<{}>",
-            queue_id_.empty() ? "NOQUEUE" : queue_id_, stage, client(), what, detail, protocol_,
-            helo_);
+  // Postfix names the HELO only once the client sent one.
+  const std::string helo = helo_.empty() ? std::string() : fmt::format(" helo=<{}>", helo_);
+  log::info("smtpd", "{}: {}: {} from {}: {}; {}proto={}{}",
+            queue_id_.empty() ? "NOQUEUE" : queue_id_, action, stage, client(), what, detail,
+            protocol_, helo);
+}
+
+restriction::Context Session::restriction_context(restriction::Stage stage) const {
+  restriction::Context context;
+  context.stage = stage;
+  context.client_address = client_address_;
+  context.client_ip = client_ip_;
+  context.client_name = client_name_;
+  context.reverse_client_name = client_name_;
+  context.helo = helo_;
+  context.has_helo = !helo_.empty();
+  context.sender = sender_;
+  context.has_sender = in_mail_;
+  context.recipient_count = rcpt_count_;
+  context.client_in_mynetworks = client_in_mynetworks_;
+  context.improper_pipelining = improper_pipelining_;
+  return context;
+}
+
+restriction::Verdict Session::run_checks(std::initializer_list<restriction::Check> checks,
+                                         const restriction::Context& context,
+                                         restriction::Effects& effects) {
+  for (const auto check : checks) {
+    auto verdict = config_->restrictions.check(check, context, effects);
+    if (verdict.is_reject()) return verdict;
+  }
+  return restriction::Verdict::dunno();
+}
+
+bool Session::conclude(const restriction::Verdict& verdict, restriction::Effects& effects,
+                       std::string_view stage, const std::string* sender,
+                       std::string_view recipient) {
+  for (const auto& event : effects.events) {
+    log_whatsup(event.action, stage, event.text, sender, recipient);
+  }
+  effects.events.clear();
+  pending_sleep_ += effects.sleep;
+  effects.sleep = {};
+  if (!verdict.is_reject()) return false;
+  log_reject(stage, verdict.reply.log_text(), sender, recipient);
+  reply(verdict.reply);
+  // A 421 from an access table ends the session, as in Postfix.
+  if (verdict.reply.code == 421) closing_ = true;
+  return true;
 }
 
 // Postfix logs, once per session, input that arrived ahead of a reply the
@@ -390,6 +482,7 @@ void Session::log_reject(std::string_view stage, std::string_view what, const st
 void Session::log_improper_pipelining() {
   if (logged_improper_pipelining_ || in_start_ >= in_.size()) return;
   logged_improper_pipelining_ = true;
+  improper_pipelining_ = true;
   log::info("smtpd", "improper command pipelining after {} from {}: {}", where(), client(),
             escape_for_log(std::string_view(in_).substr(in_start_, 4096)));
 }
@@ -404,15 +497,34 @@ void Session::reset_transaction() {
   bdat_content_.clear();
   bdat_size_ = 0;
   bdat_too_big_ = false;
+  sender_defer_if_permit_.reset();
+  transaction_effects_.clear();
 }
 
 void Session::on_helo(const Command& command, bool extended) {
   if (command.argument.empty()) {
     return reply(501, "", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
   }
+  if (!config_->restrictions.delay_reject() &&
+      config_->restrictions.has_list(restriction::Check::kHelo)) {
+    // The name is what the check and its log lines see; a refused one is not kept.
+    std::string previous = std::exchange(helo_, std::string(command.argument));
+    restriction::Effects effects;
+    const auto verdict = config_->restrictions.check(
+        restriction::Check::kHelo, restriction_context(restriction::Stage::kHelo), effects);
+    const bool refused = conclude(verdict, effects, extended ? "EHLO" : "HELO", nullptr, {});
+    if (refused) {
+      helo_ = std::move(previous);
+      return;
+    }
+    if (effects.defer_if_permit && !session_defer_if_permit_) {
+      session_defer_if_permit_ = std::move(effects.defer_if_permit);
+    }
+  }
   reset_transaction();
   helo_.assign(command.argument);
   protocol_ = extended ? "ESMTP" : "SMTP";
+  pipelining_offered_ = extended;
   if (!extended) return reply(250, "", config_->myhostname);
   std::string text = config_->myhostname + "\nPIPELINING";
   if (config_->message_size_limit > 0) {
@@ -481,6 +593,21 @@ void Session::on_mail(const Command& command) {
       return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
     }
   }
+  transaction_effects_.clear();
+  if (!config_->restrictions.delay_reject() &&
+      config_->restrictions.has_list(restriction::Check::kSender)) {
+    auto context = restriction_context(restriction::Stage::kMail);
+    context.sender = path.address;
+    context.has_sender = true;
+    const auto verdict =
+        config_->restrictions.check(restriction::Check::kSender, context, transaction_effects_);
+    if (conclude(verdict, transaction_effects_, "MAIL", &path.address, {})) {
+      transaction_effects_.clear();
+      return;
+    }
+    sender_defer_if_permit_ = std::move(transaction_effects_.defer_if_permit);
+    transaction_effects_.defer_if_permit.reset();
+  }
   in_mail_ = true;
   sender_ = std::move(path.address);
   smtputf8_ = smtputf8;
@@ -515,38 +642,38 @@ void Session::on_rcpt(const Command& command) {
     return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
   }
   const auto resolved = config_->destinations.resolve(path.address);
-  restriction::Context context;
-  context.stage = restriction::Stage::kRcpt;
-  context.client_address = client_address_;
-  context.client_name = client_name_;
-  context.helo = helo_;
-  context.sender = sender_;
+  auto context = restriction_context(restriction::Stage::kRcpt);
   context.recipient = path.address;
   context.resolved_recipient = &resolved;
-  context.client_in_mynetworks = client_in_mynetworks_;
-
+  const auto& engine = config_->restrictions;
+  // RFC 5321 wants "postmaster" accepted whatever the restrictions say.
+  if (deliver::lowercase(path.address) != "postmaster") {
+    restriction::Effects effects;
+    effects.defer_if_permit =
+        session_defer_if_permit_ ? session_defer_if_permit_ : sender_defer_if_permit_;
+    using restriction::Check;
+    auto verdict =
+        engine.delay_reject()
+            ? run_checks({Check::kClient, Check::kHelo, Check::kSender, Check::kRecipient}, context,
+                         effects)
+            : run_checks({Check::kRecipient}, context, effects);
+    verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
+    if (conclude(verdict, effects, "RCPT", &sender_, path.address)) return;
+    for (auto& header : effects.prepend) {
+      if (std::ranges::find(transaction_effects_.prepend, header) ==
+          transaction_effects_.prepend.end()) {
+        transaction_effects_.prepend.push_back(std::move(header));
+      }
+    }
+    transaction_effects_.discard = transaction_effects_.discard || effects.discard;
+  }
   auto reject = [&](const Reply& r) {
     log_reject("RCPT", r.log_text(), &sender_, path.address);
     reply(r);
   };
-  const auto& environment = config_->restriction_environment;
-  for (const auto* list : {&config_->relay_restrictions, &config_->recipient_restrictions}) {
-    if (auto verdict = list->evaluate(context, environment); verdict.is_reject()) {
-      return reject(verdict.reply);
-    }
-  }
   if (config_->reject_unlisted_recipient) {
-    const auto status = config_->destinations.check(resolved);
-    if (status != deliver::RecipientStatus::kKnown) {
-      const bool local = status == deliver::RecipientStatus::kUnknownLocal;
-      const int code = local ? config_->unknown_local_recipient_reject_code
-                             : config_->unknown_virtual_mailbox_reject_code;
-      std::string text =
-          fmt::format("<{}>: Recipient address rejected: User unknown", path.address);
-      if (config_->show_user_unknown_table_name) {
-        text += local ? " in local recipient table" : " in virtual mailbox table";
-      }
-      return reject({code, code < 500 ? "4.1.1" : "5.1.1", text});
+    if (auto verdict = engine.unlisted_recipient(context); verdict.is_reject()) {
+      return reject(verdict.reply);
     }
   }
   auto expansion = config_->destinations.expand(resolved);
@@ -594,7 +721,17 @@ asio::awaitable<void> Session::finish_message(std::string& content, size_t size,
     while (!id.empty() && (id.front() == ' ' || id.front() == '\t')) id.remove_prefix(1);
     log::info("cleanup", "{}: message-id={}", queue_id_, id);
   }
-  std::string header = received_header();
+  // PREPEND headers from access tables go above our Received: line, as in Postfix.
+  std::string header;
+  for (const auto& line : transaction_effects_.prepend) header += line + "\n";
+  header += received_header();
+  if (transaction_effects_.discard) {
+    // DISCARD: the client is told the message was queued; nothing is kept.
+    log::info("cleanup", "{}: discard: message discarded by an access table", queue_id_);
+    error_count_ = 0;
+    reply(250, "2.0.0", fmt::format("Ok: {}queued as {}", ok_prefix, queue_id_));
+    co_return;
+  }
   size_t recipients = 0;
   for (const auto& r : envelope_.recipients) recipients += r.mailboxes.size();
   log::info("qmgr", "{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id_, sender_,
@@ -610,6 +747,19 @@ asio::awaitable<void> Session::finish_message(std::string& content, size_t size,
   reply(250, "2.0.0", fmt::format("Ok: {}queued as {}", ok_prefix, queue_id_));
 }
 
+bool Session::end_of_data_rejected() {
+  if (!config_->restrictions.has_list(restriction::Check::kEndOfData)) return false;
+  auto context = restriction_context(restriction::Stage::kEndOfData);
+  const std::string_view recipient =
+      rcpt_count_ == 1 ? std::string_view(envelope_.recipients.front().original) : "";
+  context.recipient = recipient;
+  restriction::Effects effects;
+  auto verdict = config_->restrictions.check(restriction::Check::kEndOfData, context, effects);
+  verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
+  transaction_effects_.discard = transaction_effects_.discard || effects.discard;
+  return conclude(verdict, effects, "END-OF-MESSAGE", &sender_, recipient);
+}
+
 asio::awaitable<void> Session::on_data(const Command& command) {
   if (!command.argument.empty()) co_return reply(501, "5.5.4", "Syntax: DATA");
   if (rcpt_count_ == 0) {
@@ -617,6 +767,19 @@ asio::awaitable<void> Session::on_data(const Command& command) {
     co_return reply(554, "5.5.1", "Error: no valid recipients");
   }
   log_improper_pipelining();
+  if (config_->restrictions.has_list(restriction::Check::kData)) {
+    auto context = restriction_context(restriction::Stage::kData);
+    // Postfix names the recipient only when there is exactly one.
+    const std::string_view recipient =
+        rcpt_count_ == 1 ? std::string_view(envelope_.recipients.front().original) : "";
+    context.recipient = recipient;
+    restriction::Effects effects;
+    auto verdict = config_->restrictions.check(restriction::Check::kData, context, effects);
+    verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
+    if (conclude(verdict, effects, "DATA", &sender_, recipient)) co_return;
+    for (auto& header : effects.prepend) transaction_effects_.prepend.push_back(std::move(header));
+    transaction_effects_.discard = transaction_effects_.discard || effects.discard;
+  }
   reply(354, "", "End data with <CR><LF>.<CR><LF>");
   if (!co_await flush()) {
     closing_ = true;
@@ -645,6 +808,8 @@ asio::awaitable<void> Session::on_data(const Command& command) {
                "bare <LF> received", &sender_, envelope_.recipients.front().original);
     reply_bare_lf();
     closing_ = decoder.state() == DataDecoder::State::kBareLf;
+  } else if (!decoder.size_exceeded() && end_of_data_rejected()) {
+    // refused by smtpd_end_of_data_restrictions: nothing delivered
   } else {
     co_await finish_message(decoder.content(), decoder.size(), decoder.size_exceeded(), "");
   }
@@ -709,6 +874,10 @@ asio::awaitable<void> Session::on_bdat(const Command& command) {
   }
   if (!last) co_return reply(250, "2.0.0", fmt::format("Ok: {} bytes", count));
   if (!bdat_content_.empty() && bdat_content_.back() != '\n') bdat_content_ += '\n';
+  if (!bdat_too_big_ && end_of_data_rejected()) {
+    reset_transaction();
+    co_return;
+  }
   co_await finish_message(bdat_content_, bdat_size_, bdat_too_big_,
                           fmt::format("{} bytes ", bdat_size_));
   reset_transaction();
@@ -764,7 +933,24 @@ asio::awaitable<void> Session::run() {
   socket_.non_blocking(true, ec);
   log::info("smtpd", "connect from {}", client());
 
-  reply(220, "", config_->banner);
+  // A client that talks before the banner is pipelining without permission.
+  // Such bytes may still be on their way when the connection is accepted:
+  // when a restriction asks, give them a moment (the banner waits for it).
+  if (config_->restrictions.checks_pipelining()) {
+    improper_pipelining_ = co_await input_within(std::chrono::milliseconds(20));
+  }
+  bool greeted = false;
+  if (!config_->restrictions.delay_reject() &&
+      config_->restrictions.has_list(restriction::Check::kClient)) {
+    restriction::Effects effects;
+    const auto verdict = config_->restrictions.check(
+        restriction::Check::kClient, restriction_context(restriction::Stage::kConnect), effects);
+    // Refused: the reply replaces the banner and every later command but
+    // QUIT gets 503, as in Postfix.
+    access_denied_ = greeted = conclude(verdict, effects, "CONNECT", nullptr, {});
+    session_defer_if_permit_ = std::move(effects.defer_if_permit);
+  }
+  if (!greeted) reply(220, "", config_->banner);
   std::string line;
   while (!closing_) {
     if (error_count_ >= config_->hard_error_limit) {
@@ -806,11 +992,14 @@ asio::awaitable<void> Session::run() {
     } else {
       last_verb_ = command.verb;
       have_last_verb_ = true;
-      if (ends_pipeline_group(command.verb)) log_improper_pipelining();
+      // Without PIPELINING negotiated, any command sent ahead of a reply is improper.
+      if (ends_pipeline_group(command.verb) || !pipelining_offered_) log_improper_pipelining();
       if (is_junk_command(command.verb) && ++junk_count_ > config_->junk_command_limit) {
         ++error_count_;  // Postfix's smtpd_junk_command_limit
       }
-      switch (command.verb) {
+      const bool denied = access_denied_ && command.verb != Verb::kQuit;
+      if (denied) reply(503, "5.7.0", fmt::format("Error: access denied for {}", client()));
+      switch (denied ? Verb::kUnknown : command.verb) {
         case Verb::kEhlo:
           on_helo(command, true);
           break;
@@ -856,10 +1045,15 @@ asio::awaitable<void> Session::run() {
           closing_ = true;
           break;
         default:
-          reply(500, "5.5.2", "Error: command not recognized");
+          if (!denied) reply(500, "5.5.2", "Error: command not recognized");
           break;
       }
       stats_.count(command.verb, last_reply_ok_);
+    }
+    // "sleep N" from the restrictions: the reply waits, as in Postfix.
+    if (pending_sleep_.count() > 0 && !closing_) {
+      timer_.expires_after(std::exchange(pending_sleep_, std::chrono::seconds(0)));
+      co_await timer_.async_wait(kNoThrow);
     }
     // Past the soft limit every error reply is delayed (a tarpit).
     if (!last_reply_ok_ && error_count_ > config_->soft_error_limit &&

@@ -17,14 +17,6 @@ net::NetworkList networks(const config::Config& config, std::string_view paramet
   return list;
 }
 
-restriction::RestrictionList restrictions(const config::Config& config, std::string_view parameter,
-                                          std::vector<config::Problem>& problems) {
-  std::vector<std::string> errors;
-  auto list = restriction::RestrictionList::compile(config.get_list(parameter), errors);
-  for (auto& error : errors) problems.push_back(config.problem_at(parameter, std::move(error)));
-  return list;
-}
-
 int reply_code(const config::Config& config, std::string_view parameter,
                std::vector<config::Problem>& problems) {
   const auto code = config.get_integer(parameter);
@@ -77,10 +69,6 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
       static_cast<size_t>(std::max<long long>(config.get_integer("line_length_limit"), 512));
   smtpd->timeout = config.get_time("smtpd_timeout");
   smtpd->error_sleep = config.get_time("smtpd_error_sleep_time");
-  smtpd->unknown_local_recipient_reject_code =
-      reply_code(config, "unknown_local_recipient_reject_code", problems);
-  smtpd->unknown_virtual_mailbox_reject_code =
-      reply_code(config, "unknown_virtual_mailbox_reject_code", problems);
   smtpd->reject_footer = config.get("smtpd_reject_footer");
   if (const auto& sync = config.get("moat_delivery_sync"); sync == "fsync") {
     smtpd->delivery_sync = deliver::SyncMethod::kFsync;
@@ -94,21 +82,14 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
   smtpd->mynetworks = networks(config, "mynetworks", problems);
   smtpd->bare_newline_exclusions =
       networks(config, "smtpd_forbid_bare_newline_exclusions", problems);
-  smtpd->relay_restrictions = restrictions(config, "smtpd_relay_restrictions", problems);
-  smtpd->recipient_restrictions = restrictions(config, "smtpd_recipient_restrictions", problems);
   smtpd->destinations = deliver::Destinations::build(config, problems);
-  smtpd->restriction_environment.destinations = &smtpd->destinations;
-  smtpd->restriction_environment.codes = {
-      .reject_code = reply_code(config, "reject_code", problems),
-      .defer_code = reply_code(config, "defer_code", problems),
-      .relay_domains_reject_code = reply_code(config, "relay_domains_reject_code", problems),
-  };
-  // Postfix refuses to start with neither list able to block relaying.
-  if (smtpd->relay_restrictions.empty() && smtpd->recipient_restrictions.empty()) {
-    problems.push_back(config.problem_at(
-        "smtpd_recipient_restrictions",
-        "smtpd_relay_restrictions and smtpd_recipient_restrictions are both empty: open relay"));
-  }
+  // The restriction lists, reply codes and the start-up checks on them
+  // (unknown names, a relay nothing refuses, relay-opening orders).
+  smtpd->restrictions = restriction::Engine::build(config, &smtpd->destinations, problems);
+  smtpd->unknown_local_recipient_reject_code =
+      smtpd->restrictions.codes().unknown_local_recipient_reject_code;
+  smtpd->unknown_virtual_mailbox_reject_code =
+      smtpd->restrictions.codes().unknown_virtual_mailbox_reject_code;
   const bool failed = std::ranges::any_of(problems, [](const auto& p) { return p.is_error(); });
   if (!failed) result.smtpd = std::move(smtpd);
   return result;

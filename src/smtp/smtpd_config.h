@@ -56,10 +56,8 @@ struct SmtpdConfig {
 
   net::NetworkList mynetworks;
   net::NetworkList bare_newline_exclusions;
-  restriction::RestrictionList relay_restrictions;
-  restriction::RestrictionList recipient_restrictions;
-  restriction::Environment restriction_environment;  // points into `destinations`
   deliver::Destinations destinations;
+  restriction::Engine restrictions;  // points into `destinations`
 };
 
 struct SmtpdConfigResult {

@@ -327,6 +327,228 @@ SCENARIOS: list[Scenario] = [
               "smuggled second message"),
 ]
 
+
+# -- restriction scenarios: access tables ------------------------------------------
+# Access tables for restriction scenarios, written once per test run to a
+# shared directory and read by both servers (texthash: needs no postmap).
+_TABLE_DIR = None
+
+
+def access_table(name: str, text: str) -> str:
+    """"texthash:PATH" of a table file NAME holding TEXT (one "key value" a line)."""
+    global _TABLE_DIR
+    import atexit
+    import shutil
+    import tempfile
+    if _TABLE_DIR is None:
+        _TABLE_DIR = tempfile.mkdtemp(prefix="moat-diff-tables-")
+        os.chmod(_TABLE_DIR, 0o755)  # Postfix's smtpd may read it as another user
+        atexit.register(shutil.rmtree, _TABLE_DIR, True)
+    path = os.path.join(_TABLE_DIR, name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    return f"texthash:{path}"
+
+
+SENDER_ACCESS = access_table("sender_access", """\
+reject@client.example.org REJECT
+text@client.example.org REJECT Go away
+code@client.example.org 550 5.7.0 Not you
+soft@client.example.org 450 Later please
+defer@client.example.org DEFER
+deferp@client.example.org DEFER_IF_PERMIT
+deferr@client.example.org DEFER_IF_REJECT
+ok@client.example.org OK
+number@client.example.org 12345
+dunno@client.example.org DUNNO
+warn@client.example.org WARN watch this one
+hold@client.example.org HOLD
+discard@client.example.org DISCARD
+filter@client.example.org FILTER smtp:[127.0.0.1]:10025
+redirect@client.example.org REDIRECT root@localhost
+prepend@client.example.org PREPEND X-Checked: yes
+class@client.example.org strict_class
+list@client.example.org reject_non_fqdn_recipient, permit
+blocked.example.org REJECT Domain blocked
+parent.example.org REJECT Parent blocked
+postmaster@ REJECT No postmasters
+<> REJECT Null sender blocked
+bogus@client.example.org no_such_restriction
+""")
+RECIPIENT_ACCESS = access_table("recipient_access", """\
+user+tag@example.test REJECT Tagged
+other@example.test 550 5.1.1 Gone away
+example.test DUNNO
+""")
+CLIENT_ACCESS = access_table("client_access", "127.0.0.1 REJECT Your address\n")
+CLIENT_NET_ACCESS = access_table("client_net_access", "127.0 REJECT Your network\n")
+CLIENT_OK_ACCESS = access_table("client_ok_access", "127.0.0.1 OK\n")
+HELO_ACCESS = access_table("helo_access", "bad.example.org REJECT Bad HELO\nexample.net 550 Parent\n")
+
+RCPT_USER = "RCPT TO:<user@example.test>"
+
+
+def mail_from(address: str) -> str:
+    return f"MAIL FROM:<{address}>"
+
+
+SCENARIOS.extend([
+    # smtpd_*_restrictions: table results, stages, delay_reject.
+    S("restrict_sender_access_results", [CLIENT] + [
+        step for local in ("reject", "text", "code", "soft", "defer", "deferp", "deferr", "ok",
+                           "number", "dunno", "warn", "hold", "filter", "redirect", "class",
+                           "list", "x@blocked", "x@sub.parent")
+        for step in (mail_from(local + "@client.example.org" if "@" not in local
+                               else local + ".example.org"), RCPT_USER, "RSET")
+    ] + ["MAIL FROM:<postmaster@client.example.org>", RCPT_USER, "RSET",
+         "MAIL FROM:<>", RCPT_USER, "RSET", "QUIT"],
+      params={**UNTRUSTED, "smtpd_sender_restrictions": f"check_sender_access {SENDER_ACCESS}",
+              "smtpd_restriction_classes": "strict_class",
+              "strict_class": "reject_unauth_destination, reject"}),
+    S("restrict_sender_access_no_delay", [CLIENT] + [
+        step for local in ("reject", "code", "deferp", "deferr", "ok", "warn", "hold", "discard")
+        for step in (mail_from(local + "@client.example.org"), RCPT_USER, "RSET")
+    ] + ["MAIL FROM:<>", "QUIT"],
+      params={**UNTRUSTED, "smtpd_delay_reject": "no",
+              "smtpd_sender_restrictions": f"check_sender_access {SENDER_ACCESS}"}),
+    S("restrict_discard_message", [
+        CLIENT, "MAIL FROM:<discard@client.example.org>", RCPT_USER, "DATA", Data(BODY), "QUIT",
+    ], params={**UNTRUSTED, "smtpd_sender_restrictions": f"check_sender_access {SENDER_ACCESS}"}),
+    S("restrict_prepend_message", [
+        CLIENT, "MAIL FROM:<prepend@client.example.org>", RCPT_USER, "DATA", Data(BODY), "QUIT",
+    ], params={**UNTRUSTED, "smtpd_sender_restrictions": f"check_sender_access {SENDER_ACCESS}"}),
+    S("restrict_recipient_access", [
+        CLIENT, SENDER, "RCPT TO:<user+tag@example.test>", "RCPT TO:<other@example.test>",
+        RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "recipient_delimiter": "+",
+               "smtpd_recipient_restrictions":
+                   f"check_recipient_access {RECIPIENT_ACCESS}, reject_unauth_destination"}),
+    S("restrict_client_access_delayed", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<other@example.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_client_restrictions": f"check_client_access {CLIENT_ACCESS}"}),
+    S("restrict_client_network_prefix", [CLIENT, SENDER, RCPT_USER, "QUIT"],
+      params={**UNTRUSTED, "smtpd_client_restrictions": CLIENT_NET_ACCESS}),
+    S("restrict_client_reject_no_delay", [
+        CLIENT, "HELO client.example.org", SENDER, RCPT_USER, "NOOP", "RSET", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_delay_reject": "no",
+               "smtpd_client_restrictions": f"check_client_access {CLIENT_ACCESS}"}),
+    S("restrict_generic_reject_each_list", [
+        CLIENT, SENDER, RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_client_restrictions": "permit_mynetworks, reject"}),
+    S("restrict_helo_no_delay", [
+        "HELO bad_name!", "HELO localname", "HELO bad.example.org", "HELO x.example.net",
+        "HELO [127.0.0.1]", EHLO_KEYWORDS, SENDER, RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_delay_reject": "no",
+               "smtpd_helo_restrictions": "reject_invalid_helo_hostname, "
+                                          f"reject_non_fqdn_helo_hostname, {HELO_ACCESS}"}),
+    S("restrict_helo_delayed", [
+        "HELO localname", SENDER, RCPT_USER, "RSET", "HELO bad_name!", SENDER, RCPT_USER,
+        "RSET", "HELO bad.example.org", SENDER, RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED,
+               "smtpd_helo_restrictions": "reject_invalid_helo_hostname, "
+                                          f"reject_non_fqdn_helo_hostname, {HELO_ACCESS}"}),
+    S("restrict_missing_helo", [SENDER, RCPT_USER, "QUIT"],
+      params={**UNTRUSTED, "smtpd_helo_restrictions": "reject_non_fqdn_helo_hostname"}),
+    S("restrict_non_fqdn_addresses", [
+        CLIENT, "MAIL FROM:<sender@localname>", RCPT_USER, "RSET", "MAIL FROM:<sender>",
+        RCPT_USER, "RSET", SENDER, "RCPT TO:<user@localname>", "RCPT TO:<postmaster>",
+        "QUIT",
+    ], params={**UNTRUSTED, "smtpd_sender_restrictions": "reject_non_fqdn_sender",
+               "smtpd_recipient_restrictions":
+                   "reject_non_fqdn_recipient, reject_unauth_destination"}),
+    S("restrict_generic_defer", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<postmaster>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions": "defer"}),
+    S("restrict_generic_reject", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<Postmaster>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_client_restrictions": "reject"}),
+    S("restrict_defer_if_reject_then_reject", [
+        CLIENT, SENDER, RCPT_USER, "RSET", "MAIL FROM:<deferr@client.example.org>", RCPT_USER,
+        "QUIT",
+    ], params={**UNTRUSTED, "smtpd_sender_restrictions": f"check_sender_access {SENDER_ACCESS}",
+               "smtpd_recipient_restrictions": "defer_if_reject, reject_non_fqdn_helo_hostname, "
+                                               "reject"}),
+    S("restrict_defer_if_permit", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<nobody@other.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions":
+               "defer_if_permit, reject_unauth_destination, permit"}),
+    S("restrict_defer_if_reject", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<nobody@other.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions":
+               "defer_if_reject, reject_unauth_destination, permit"}),
+    S("restrict_warn_if_reject", [
+        "HELO localname", SENDER, "RCPT TO:<user+tag@example.test>", RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions":
+               "warn_if_reject, reject_non_fqdn_helo_hostname, warn_if_reject, "
+               f"check_recipient_access {RECIPIENT_ACCESS}, warn_if_reject, reject_unlisted_sender"}),
+    S("restrict_relay_then_recipient", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<nobody@other.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_relay_restrictions": "permit",
+               "smtpd_recipient_restrictions": "reject_unauth_destination"}),
+    S("restrict_unauth_pipelining", [
+        Send(b"HELO client.example.org\r\nMAIL FROM:<sender@client.example.org>\r\n"
+             b"RCPT TO:<user@example.test>\r\n", replies=3),
+        "RSET", SENDER, RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions":
+               "reject_unauth_pipelining, reject_unauth_destination"}),
+    S("restrict_unauth_pipelining_ehlo", [
+        Loose(Send(b"EHLO client.example.org\r\nMAIL FROM:<sender@client.example.org>\r\n"
+                   b"RCPT TO:<user@example.test>\r\n", replies=3), NO_ETRN_DSN), "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions":
+               "reject_unauth_pipelining, reject_unauth_destination"}),
+    S("restrict_data_restrictions", [
+        CLIENT, "MAIL FROM:<>", RCPT_USER, "RCPT TO:<other@example.test>", "DATA", "RSET",
+        "MAIL FROM:<text@client.example.org>", RCPT_USER, "DATA", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_data_restrictions":
+               "reject_multi_recipient_bounce, reject_unauth_pipelining, "
+               f"check_sender_access {SENDER_ACCESS}, permit"}),
+    S("restrict_data_unauth_pipelining", [
+        "HELO client.example.org",
+        Send(b"MAIL FROM:<sender@client.example.org>\r\nRCPT TO:<user@example.test>\r\n"
+             b"DATA\r\n", replies=3), "QUIT",
+    ], params={**UNTRUSTED, "smtpd_data_restrictions": "reject_unauth_pipelining"}),
+    S("restrict_data_reject", [CLIENT, SENDER, RCPT_USER, "DATA", "QUIT"],
+      params={**UNTRUSTED, "smtpd_data_restrictions": "reject"}),
+    S("restrict_end_of_data", [
+        CLIENT, SENDER, RCPT_USER, "DATA", Data(BODY), "QUIT",
+    ], params={**UNTRUSTED, "smtpd_end_of_data_restrictions": "permit_mynetworks, defer"}),
+    S("restrict_multi_recipient_bounce", [
+        CLIENT, "MAIL FROM:<>", RCPT_USER, "RCPT TO:<other@example.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions":
+               "reject_multi_recipient_bounce, reject_unauth_destination"}),
+    S("restrict_unlisted_sender", [
+        CLIENT, "MAIL FROM:<nosuch@example.test>", RCPT_USER, "RSET",
+        "MAIL FROM:<user@example.test>", RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_sender_restrictions": "reject_unlisted_sender"}),
+    S("restrict_unlisted_recipient_explicit", [
+        CLIENT, SENDER, "RCPT TO:<nosuch@example.test>", RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_reject_unlisted_recipient": "no",
+               "smtpd_recipient_restrictions":
+                   "reject_unlisted_recipient, reject_unauth_destination"}),
+    S("restrict_reply_codes", [
+        "HELO bad_name!", "MAIL FROM:<sender@localname>", RCPT_USER, "RSET", "HELO ok.example.org",
+        "MAIL FROM:<sender@localname>", RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "invalid_hostname_reject_code": "550", "non_fqdn_reject_code": "550",
+               "smtpd_sender_restrictions": "reject_non_fqdn_sender",
+               "smtpd_helo_restrictions": "reject_invalid_helo_hostname",
+               "reject_code": "550", "relay_domains_reject_code": "550"}),
+    S("restrict_client_ok_then_reject", [CLIENT, SENDER, RCPT_USER, "QUIT"],
+      params={**UNTRUSTED, "smtpd_client_restrictions": f"check_client_access {CLIENT_OK_ACCESS}",
+              "smtpd_sender_restrictions": "reject"}),
+    S("restrict_permit_auth_destination", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<nobody@other.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_recipient_restrictions": "permit_auth_destination, reject"}),
+    S("restrict_unknown_name_in_table_result", [
+        CLIENT, "MAIL FROM:<bogus@client.example.org>", RCPT_USER, "RCPT TO:<postmaster>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_sender_restrictions": f"check_sender_access {SENDER_ACCESS}"}),
+    S("restrict_table_421", [CLIENT, "MAIL FROM:<gone@client.example.org>", RCPT_USER, "NOOP"],
+      params={**UNTRUSTED, "smtpd_sender_restrictions": "check_sender_access "
+              + access_table("sender_421", "gone@client.example.org 421 Go away now\n")}),
+    S("restrict_reject_footer", [CLIENT, SENDER, "RCPT TO:<nobody@other.test>", "QUIT"],
+      params={**UNTRUSTED, "smtpd_reject_footer": "Contact postmaster"}),
+])
+
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
 
 

@@ -1,80 +1,499 @@
 #include "restrict/restrictions.h"
 
+#include "restrict/evaluation.h"
+
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 namespace moat::restriction {
 namespace {
 
+namespace fs = std::filesystem;
+
+// A config snapshot with the given main.cf lines, its destinations and engine.
 class RestrictionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    char pattern[] = "/tmp/moat-restrict-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // "texthash:PATH" of a new table file.
+  std::string table(const std::string& name, const std::string& text) {
+    const auto path = dir_ / name;
+    std::ofstream(path) << text;
+    return "texthash:" + path.string();
+  }
+
+  // Loads main.cf text (on top of a small base) and builds the engine.
+  void load(const std::string& text) {
     auto loaded = config::Config::load_text(
-        "myhostname = mx.here.test\nmydestination = localhost\nrelay_domains = relay.test\n"
-        "local_recipient_maps =\n",
+        "myhostname = mx.here.test\nmydestination = localhost, $myhostname\n"
+        "relay_domains = relay.test\nlocal_recipient_maps = inline:{root=x, postmaster=x}\n"
+        "mynetworks = 192.0.2.0/24\n" +
+            text,
         "main.cf");
-    ASSERT_TRUE(loaded.ok());
+    problems_ = loaded.problems;
+    ASSERT_TRUE(loaded.config);
     config_ = loaded.config;
-    std::vector<config::Problem> problems;
-    destinations_ = deliver::Destinations::build(*config_, problems);
-    environment_.destinations = &destinations_;
+    destinations_ = deliver::Destinations::build(*config_, problems_);
+    engine_ = Engine::build(*config_, &destinations_, problems_);
   }
 
-  Verdict evaluate(const std::string& list_text, const std::string& recipient, bool trusted) {
-    std::vector<std::string> errors;
-    std::vector<std::string> names;
-    for (size_t start = 0; start < list_text.size();) {
-      auto end = list_text.find(' ', start);
-      if (end == std::string::npos) end = list_text.size();
-      names.push_back(list_text.substr(start, end - start));
-      start = end + 1;
+  bool has_error() const {
+    for (const auto& p : problems_) {
+      if (p.is_error()) return true;
     }
-    const auto list = RestrictionList::compile(names, errors);
-    EXPECT_TRUE(errors.empty());
-    resolved_ = destinations_.resolve(recipient);
-    Context context;
-    context.stage = Stage::kRcpt;
-    context.recipient = recipient;
-    context.resolved_recipient = &resolved_;
-    context.client_in_mynetworks = trusted;
-    return list.evaluate(context, environment_);
+    return false;
+  }
+  std::string problem_text() const {
+    std::string out;
+    for (const auto& p : problems_) out += p.to_string() + "\n";
+    return out;
   }
 
+  // A request at RCPT for `recipient` from `sender` after HELO `helo`.
+  Context rcpt(const std::string& recipient, const std::string& sender = "s@client.test",
+               const std::string& helo = "client.test") {
+    recipient_ = recipient;
+    sender_ = sender;
+    helo_ = helo;
+    resolved_ = destinations_.resolve(recipient_);
+    Context c;
+    c.stage = Stage::kRcpt;
+    c.client_address = asio::ip::make_address("198.51.100.7");
+    c.client_ip = "198.51.100.7";
+    c.helo = helo_;
+    c.has_helo = !helo_.empty();
+    c.sender = sender_;
+    c.has_sender = true;
+    c.recipient = recipient_;
+    c.resolved_recipient = &resolved_;
+    return c;
+  }
+
+  // The decision at RCPT as the session makes it with smtpd_delay_reject = yes.
+  Verdict decide(const Context& c) {
+    effects_ = {};
+    Verdict verdict;
+    for (auto check : {Check::kClient, Check::kHelo, Check::kSender, Check::kRecipient}) {
+      verdict = engine_.check(check, c, effects_);
+      if (verdict.is_reject()) break;
+    }
+    return Engine::apply_defer_if_permit(verdict, effects_);
+  }
+
+  std::string reply_of(const Verdict& v) { return v.reply.log_text(); }
+
+  // Only the sender check, as at MAIL with smtpd_delay_reject = no.
+  Verdict sender_check(const Context& c) {
+    effects_ = {};
+    return engine_.check(Check::kSender, c, effects_);
+  }
+
+  fs::path dir_;
+  std::vector<config::Problem> problems_;
   std::shared_ptr<const config::Config> config_;
   deliver::Destinations destinations_;
+  Engine engine_;
+  Effects effects_;
+  std::string recipient_, sender_, helo_;
   deliver::ResolvedAddress resolved_;
-  Environment environment_;
 };
 
 TEST_F(RestrictionsTest, DefaultRelayRestrictionsDeferOutsidersToRemoteDomains) {
-  const std::string list = "permit_mynetworks permit_sasl_authenticated defer_unauth_destination";
-  EXPECT_TRUE(evaluate(list, "u@remote.test", true).is_permit());
-  const auto verdict = evaluate(list, "u@remote.test", false);
+  load("");
+  ASSERT_FALSE(has_error()) << problem_text();
+  auto verdict = decide(rcpt("u@remote.test"));
   ASSERT_TRUE(verdict.is_reject());
-  EXPECT_EQ(verdict.reply.code, 454);
-  EXPECT_EQ(verdict.reply.enhanced, "4.7.1");
-  EXPECT_EQ(verdict.reply.text, "<u@remote.test>: Relay access denied");
-  EXPECT_TRUE(evaluate(list, "u@localhost", false).is_dunno());
-  EXPECT_TRUE(evaluate(list, "u@relay.test", false).is_dunno());
+  EXPECT_EQ(reply_of(verdict), "454 4.7.1 <u@remote.test>: Relay access denied");
+  EXPECT_FALSE(decide(rcpt("root@localhost")).is_reject());
+  EXPECT_FALSE(decide(rcpt("u@relay.test")).is_reject());
+  auto trusted = rcpt("u@remote.test");
+  trusted.client_in_mynetworks = true;
+  EXPECT_FALSE(decide(trusted).is_reject());
 }
 
 TEST_F(RestrictionsTest, RejectUnauthDestinationUsesRelayDomainsRejectCode) {
-  const auto verdict = evaluate("reject_unauth_destination", "u%remote.test@localhost", false);
-  ASSERT_TRUE(verdict.is_reject());
-  EXPECT_EQ(verdict.reply.code, 554);
-  EXPECT_EQ(verdict.reply.enhanced, "5.7.1");
+  load(
+      "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = reject_unauth_destination\n"
+      "relay_domains_reject_code = 550\n");
+  auto verdict = decide(rcpt("u%remote.test@localhost"));
+  EXPECT_EQ(reply_of(verdict), "550 5.7.1 <u%remote.test@localhost>: Relay access denied");
 }
 
-TEST_F(RestrictionsTest, FirstDecisionWins) {
-  EXPECT_TRUE(evaluate("permit reject", "u@remote.test", false).is_permit());
-  EXPECT_TRUE(evaluate("reject permit", "u@remote.test", false).is_reject());
-  EXPECT_TRUE(evaluate("permit_auth_destination reject", "u@localhost", false).is_permit());
+TEST_F(RestrictionsTest, GenericWordsNameTheListTheyRunIn) {
+  load("smtpd_client_restrictions = reject\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "554 5.7.1 <unknown[198.51.100.7]>: Client host rejected: Access denied");
+  load("smtpd_helo_restrictions = reject\nreject_code = 550\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "550 5.7.1 <client.test>: Helo command rejected: Access denied");
+  load("smtpd_sender_restrictions = defer\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "450 4.3.2 <s@client.test>: Sender address rejected: Try again later");
+  load("smtpd_recipient_restrictions = permit_mynetworks, reject\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "554 5.7.1 <root@localhost>: Recipient address rejected: Access denied");
 }
 
-TEST(RestrictionList, UnknownNamesAreErrors) {
-  std::vector<std::string> errors;
-  RestrictionList::compile({"permit_mynetworks", "reject_everything"}, errors);
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("reject_everything"), std::string::npos);
+TEST_F(RestrictionsTest, FirstDecisionEndsAListButNotTheNextList) {
+  load("smtpd_client_restrictions = permit, reject\nsmtpd_sender_restrictions = reject\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "554 5.7.1 <s@client.test>: Sender address rejected: Access denied");
+  load("smtpd_recipient_restrictions = permit_auth_destination, reject\n");
+  EXPECT_TRUE(decide(rcpt("root@localhost")).is_permit());
+}
+
+TEST_F(RestrictionsTest, HeloChecksNeedAHelo) {
+  load("smtpd_helo_restrictions = reject\n");
+  EXPECT_FALSE(decide(rcpt("root@localhost", "s@client.test", "")).is_reject());
+}
+
+TEST_F(RestrictionsTest, DeferIfPermitTurnsALaterPermitIntoADeferral) {
+  load("smtpd_recipient_restrictions = defer_if_permit, reject_unauth_destination, permit\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "450 4.7.0 <root@localhost>: Recipient address rejected: defer_if_permit requested");
+}
+
+TEST_F(RestrictionsTest, DeferIfRejectTurnsALaterRejectIntoADeferral) {
+  load("smtpd_recipient_restrictions = defer_if_reject, reject\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "450 4.7.0 <root@localhost>: Recipient address rejected: defer_if_reject requested");
+  load("smtpd_recipient_restrictions = defer_if_reject, permit\n");
+  EXPECT_TRUE(decide(rcpt("root@localhost")).is_permit());
+}
+
+TEST_F(RestrictionsTest, WarnIfRejectLogsAndContinues) {
+  load("smtpd_recipient_restrictions = warn_if_reject, reject, permit\n");
+  EXPECT_TRUE(decide(rcpt("root@localhost")).is_permit());
+  ASSERT_EQ(effects_.events.size(), 1u);
+  EXPECT_EQ(effects_.events[0].action, "reject_warning");
+  EXPECT_EQ(effects_.events[0].text,
+            "554 5.7.1 <root@localhost>: Recipient address rejected: Access denied");
+  // Only the next restriction is affected.
+  load("smtpd_recipient_restrictions = warn_if_reject, permit_mynetworks, reject\n");
+  EXPECT_TRUE(decide(rcpt("root@localhost")).is_reject());
+}
+
+TEST_F(RestrictionsTest, SleepIsRecordedForTheSession) {
+  load("smtpd_recipient_restrictions = sleep 2, permit\n");
+  EXPECT_TRUE(decide(rcpt("root@localhost")).is_permit());
+  EXPECT_EQ(effects_.sleep.count(), 2);
+}
+
+TEST_F(RestrictionsTest, UnauthPipelining) {
+  load("smtpd_recipient_restrictions = reject_unauth_pipelining, permit\n");
+  auto c = rcpt("root@localhost");
+  EXPECT_TRUE(decide(c).is_permit());
+  c.improper_pipelining = true;
+  EXPECT_EQ(reply_of(decide(c)),
+            "503 5.5.0 <root@localhost>: Recipient address rejected: Improper use of SMTP "
+            "command pipelining");
+}
+
+TEST_F(RestrictionsTest, AccessTableResults) {
+  const auto access = table("access",
+                            "reject@x.test REJECT\n"
+                            "text@x.test REJECT Go away\n"
+                            "code@x.test 550 5.7.0 Not you\n"
+                            "soft@x.test 450 Later\n"
+                            "defer@x.test DEFER\n"
+                            "deferp@x.test DEFER_IF_PERMIT\n"
+                            "ok@x.test OK\n"
+                            "number@x.test 1234\n"
+                            "dunno@x.test DUNNO\n"
+                            "warn@x.test WARN look\n"
+                            "hold@x.test HOLD\n"
+                            "discard@x.test DISCARD\n"
+                            "prepend@x.test PREPEND X-Tag: yes\n"
+                            "class@x.test strict\n"
+                            "list@x.test reject_unauth_destination, permit\n"
+                            "bogus@x.test no_such_restriction\n"
+                            "table@x.test check_client_access hash:/nonexistent\n"
+                            "x.test REJECT Domain\n");
+  load("smtpd_sender_restrictions = check_sender_access " + access +
+       "\nsmtpd_restriction_classes = strict\nstrict = reject\n");
+  ASSERT_FALSE(has_error()) << problem_text();
+  auto from = [&](const std::string& sender) {
+    return sender_check(rcpt("root@localhost", sender));
+  };
+  EXPECT_EQ(reply_of(from("reject@x.test")),
+            "554 5.7.1 <reject@x.test>: Sender address rejected: Access denied");
+  EXPECT_EQ(reply_of(from("text@x.test")),
+            "554 5.7.1 <text@x.test>: Sender address rejected: Go away");
+  EXPECT_EQ(reply_of(from("code@x.test")),
+            "550 5.7.0 <code@x.test>: Sender address rejected: Not you");
+  EXPECT_EQ(reply_of(from("soft@x.test")),
+            "450 4.7.1 <soft@x.test>: Sender address rejected: Later");
+  EXPECT_EQ(reply_of(from("defer@x.test")),
+            "450 4.7.1 <defer@x.test>: Sender address rejected: Access denied");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost", "deferp@x.test"))),
+            "450 4.7.1 <deferp@x.test>: Sender address rejected: Service unavailable");
+  EXPECT_TRUE(from("ok@x.test").is_permit());
+  EXPECT_TRUE(from("number@x.test").is_permit());
+  // DUNNO stops the table search: the domain entry is not consulted.
+  EXPECT_FALSE(from("dunno@x.test").is_reject());
+  EXPECT_FALSE(from("warn@x.test").is_reject());
+  ASSERT_EQ(effects_.events.size(), 1u);
+  EXPECT_EQ(effects_.events[0].action, "warn");
+  EXPECT_EQ(effects_.events[0].text, "look");
+  EXPECT_FALSE(from("hold@x.test").is_reject());
+  EXPECT_EQ(effects_.events.at(0).text, "<hold@x.test>: Sender address triggers HOLD action");
+  EXPECT_TRUE(from("discard@x.test").is_permit());
+  EXPECT_TRUE(effects_.discard);
+  EXPECT_EQ(effects_.events.at(0).action, "discard");
+  EXPECT_FALSE(from("prepend@x.test").is_reject());
+  ASSERT_EQ(effects_.prepend.size(), 1u);
+  EXPECT_EQ(effects_.prepend[0], "X-Tag: yes");
+  EXPECT_EQ(reply_of(from("class@x.test")),
+            "554 5.7.1 <class@x.test>: Sender address rejected: Access denied");
+  EXPECT_TRUE(from("list@x.test").is_permit());
+  // Unknown names and tables in a result: a server error, never an accept.
+  EXPECT_EQ(reply_of(from("bogus@x.test")), "451 4.3.5 Server configuration error");
+  EXPECT_EQ(reply_of(from("table@x.test")), "451 4.3.5 Server configuration error");
+  EXPECT_EQ(reply_of(from("other@x.test")),
+            "554 5.7.1 <other@x.test>: Sender address rejected: Domain");
+}
+
+TEST_F(RestrictionsTest, AddressLookupKeysInAccessOrder) {
+  const auto access = table("access",
+                            "user+ext@a.test REJECT full\n"
+                            "user@b.test REJECT base\n"
+                            "c.test REJECT domain\n"
+                            "d.test REJECT parent\n"
+                            "user@ REJECT localpart\n"
+                            "<> REJECT null\n");
+  load(
+      "recipient_delimiter = +\nsmtpd_relay_restrictions =\n"
+      "smtpd_recipient_restrictions = check_recipient_access " +
+      access + ", check_sender_access " + access + ", reject\n");
+  auto text = [&](const std::string& to, const std::string& from = "s@client.test") {
+    return decide(rcpt(to, from)).reply.text;
+  };
+  EXPECT_EQ(text("user+ext@a.test"), "<user+ext@a.test>: Recipient address rejected: full");
+  EXPECT_EQ(text("user+ext@b.test"), "<user+ext@b.test>: Recipient address rejected: base");
+  EXPECT_EQ(text("x@c.test"), "<x@c.test>: Recipient address rejected: domain");
+  EXPECT_EQ(text("x@sub.d.test"), "<x@sub.d.test>: Recipient address rejected: parent");
+  EXPECT_EQ(text("user+other@e.test"),
+            "<user+other@e.test>: Recipient address rejected: localpart");
+  EXPECT_EQ(text("USER@E.TEST"), "<USER@E.TEST>: Recipient address rejected: localpart");
+  EXPECT_EQ(text("root@localhost", ""), "<>: Sender address rejected: null");
+  EXPECT_EQ(text("root@localhost"), "<root@localhost>: Recipient address rejected: Access denied");
+}
+
+TEST_F(RestrictionsTest, ParentDomainsWithoutSubdomainMatching) {
+  const auto access = table("access", "d.test REJECT parent\n.e.test REJECT dot\n");
+  load(
+      "parent_domain_matches_subdomains =\nsmtpd_relay_restrictions =\n"
+      "smtpd_recipient_restrictions = " +
+      access + ", reject\n");
+  auto text = [&](const std::string& to) { return decide(rcpt(to)).reply.text; };
+  EXPECT_EQ(text("x@sub.d.test"), "<x@sub.d.test>: Recipient address rejected: Access denied");
+  EXPECT_EQ(text("x@d.test"), "<x@d.test>: Recipient address rejected: parent");
+  EXPECT_EQ(text("x@sub.e.test"), "<x@sub.e.test>: Recipient address rejected: dot");
+}
+
+TEST_F(RestrictionsTest, ClientLookupKeys) {
+  const auto names = table("names", "unknown REJECT no name\n");
+  const auto net = table("net", "198.51.100 REJECT net\n");
+  const auto host = table("host", "198.51.100.7 OK\n");
+  load("smtpd_client_restrictions = check_client_access " + net + "\n");
+  EXPECT_EQ(decide(rcpt("root@localhost")).reply.text,
+            "<unknown[198.51.100.7]>: Client host rejected: net");
+  load("smtpd_client_restrictions = check_client_access " + host + ", reject\n");
+  EXPECT_FALSE(decide(rcpt("root@localhost")).is_reject());
+  load("smtpd_client_restrictions = " + names + "\n");
+  EXPECT_EQ(decide(rcpt("root@localhost")).reply.text,
+            "<unknown[198.51.100.7]>: Client host rejected: no name");
+}
+
+TEST_F(RestrictionsTest, ClientIpv6Prefixes) {
+  const auto net = table("net6", "2001:db8:1 REJECT six\n");
+  load("smtpd_client_restrictions = check_client_access " + net + "\n");
+  auto c = rcpt("root@localhost");
+  c.client_address = asio::ip::make_address("2001:db8:1::5");
+  c.client_ip = "2001:db8:1::5";
+  EXPECT_EQ(decide(c).reply.text, "<unknown[2001:db8:1::5]>: Client host rejected: six");
+}
+
+TEST_F(RestrictionsTest, HeloRestrictions) {
+  const auto access = table("helo", "bad.test REJECT Bad HELO\nexample.net 550 Parent\n");
+  load("smtpd_helo_restrictions = reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname, " +
+       access + "\n");
+  auto helo = [&](const std::string& name) {
+    return reply_of(decide(rcpt("root@localhost", "s@client.test", name)));
+  };
+  EXPECT_EQ(helo("bad_name!"), "501 5.5.2 <bad_name!>: Helo command rejected: Invalid name");
+  EXPECT_EQ(helo("localname"),
+            "504 5.5.2 <localname>: Helo command rejected: need fully-qualified hostname");
+  EXPECT_EQ(helo("bad.test"), "554 5.7.1 <bad.test>: Helo command rejected: Bad HELO");
+  EXPECT_EQ(helo("x.example.net"), "550 5.7.1 <x.example.net>: Helo command rejected: Parent");
+  EXPECT_FALSE(decide(rcpt("root@localhost", "s@client.test", "[192.0.2.1]")).is_reject());
+  EXPECT_FALSE(decide(rcpt("root@localhost", "s@client.test", "ok.example.org")).is_reject());
+  EXPECT_TRUE(decide(rcpt("root@localhost", "s@client.test", "[300.1.1.1]")).is_reject());
+}
+
+TEST_F(RestrictionsTest, HostnameSyntax) {
+  EXPECT_TRUE(valid_hostname("mail.example.org"));
+  EXPECT_TRUE(valid_hostname("a_b.example.org"));
+  EXPECT_TRUE(valid_hostname("localname"));
+  EXPECT_FALSE(valid_hostname("-bad.example"));
+  EXPECT_FALSE(valid_hostname("bad-.example"));
+  EXPECT_FALSE(valid_hostname("a..b"));
+  EXPECT_FALSE(valid_hostname("1.2.3.4"));
+  EXPECT_FALSE(valid_hostname(std::string(64, 'a') + ".test"));
+  EXPECT_TRUE(valid_address_literal("[IPv6:2001:db8::1]"));
+  EXPECT_FALSE(valid_address_literal("[example.org]"));
+}
+
+TEST_F(RestrictionsTest, NonFqdnAddresses) {
+  load(
+      "smtpd_sender_restrictions = reject_non_fqdn_sender\n"
+      "smtpd_relay_restrictions = reject_non_fqdn_recipient, permit_auth_destination, reject\n"
+      "non_fqdn_reject_code = 550\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost", "s@localname"))),
+            "550 5.5.2 <s@localname>: Sender address rejected: need fully-qualified address");
+  EXPECT_FALSE(decide(rcpt("root@mx.here.test", "")).is_reject());
+  EXPECT_EQ(reply_of(decide(rcpt("root@localname"))),
+            "550 5.5.2 <root@localname>: Recipient address rejected: need fully-qualified address");
+}
+
+TEST_F(RestrictionsTest, UnlistedSenderAndRecipient) {
+  load(
+      "smtpd_sender_restrictions = reject_unlisted_sender\n"
+      "smtpd_recipient_restrictions = reject_unlisted_recipient, permit\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost", "nobody@localhost"))),
+            "550 5.1.0 <nobody@localhost>: Sender address rejected: User unknown in local "
+            "recipient table");
+  EXPECT_EQ(reply_of(decide(rcpt("nobody@localhost"))),
+            "550 5.1.1 <nobody@localhost>: Recipient address rejected: User unknown in local "
+            "recipient table");
+  EXPECT_TRUE(decide(rcpt("root@localhost", "root@localhost")).is_permit());
+  EXPECT_EQ(reply_of(engine_.unlisted_recipient(rcpt("nobody@mx.here.test"))),
+            "550 5.1.1 <nobody@mx.here.test>: Recipient address rejected: User unknown in local "
+            "recipient table");
+}
+
+TEST_F(RestrictionsTest, MultiRecipientBounce) {
+  load(
+      "smtpd_recipient_restrictions = reject_multi_recipient_bounce, permit\n"
+      "smtpd_data_restrictions = reject_multi_recipient_bounce\n");
+  auto c = rcpt("root@localhost", "");
+  EXPECT_TRUE(decide(c).is_permit());
+  c.recipient_count = 1;
+  EXPECT_EQ(reply_of(decide(c)),
+            "550 5.5.3 <root@localhost>: Recipient address rejected: Multi-recipient bounce");
+  c.stage = Stage::kData;
+  Effects effects;
+  EXPECT_FALSE(engine_.check(Check::kData, c, effects).is_reject());
+  c.recipient_count = 2;
+  EXPECT_EQ(reply_of(engine_.check(Check::kData, c, effects)),
+            "550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce");
+}
+
+TEST_F(RestrictionsTest, DataAndEndOfDataNameTheirStage) {
+  const auto access = table("access", "s@client.test REJECT Go away\n");
+  load("smtpd_data_restrictions = check_sender_access " + access +
+       "\nsmtpd_end_of_data_restrictions = defer\n");
+  auto c = rcpt("root@localhost");
+  c.stage = Stage::kData;
+  Effects effects;
+  EXPECT_EQ(reply_of(engine_.check(Check::kData, c, effects)),
+            "554 5.7.1 <s@client.test>: Sender address rejected: Go away");
+  c.stage = Stage::kEndOfData;
+  EXPECT_EQ(reply_of(engine_.check(Check::kEndOfData, c, effects)),
+            "450 4.3.2 <END-OF-MESSAGE>: End-of-data rejected: Try again later");
+}
+
+TEST_F(RestrictionsTest, SenderCheckAtMailWithoutDelayKeepsDeferIfPermitPending) {
+  const auto access = table("access", "s@client.test DEFER_IF_PERMIT\n");
+  load("smtpd_delay_reject = no\nsmtpd_sender_restrictions = check_sender_access " + access + "\n");
+  EXPECT_FALSE(engine_.delay_reject());
+  auto c = rcpt("");
+  c.stage = Stage::kMail;
+  Effects at_mail;
+  EXPECT_TRUE(engine_.check(Check::kSender, c, at_mail).is_dunno());
+  ASSERT_TRUE(at_mail.defer_if_permit);
+  // At RCPT only the recipient lists run; the pending deferral applies.
+  Effects at_rcpt;
+  at_rcpt.defer_if_permit = at_mail.defer_if_permit;
+  auto verdict = engine_.check(Check::kRecipient, rcpt("root@localhost"), at_rcpt);
+  EXPECT_EQ(reply_of(Engine::apply_defer_if_permit(verdict, at_rcpt)),
+            "450 4.7.1 <s@client.test>: Sender address rejected: Service unavailable");
+}
+
+TEST_F(RestrictionsTest, PermitInetInterfacesAndSasl) {
+  load(
+      "inet_interfaces = 198.51.100.7\nsmtpd_client_restrictions = permit_inet_interfaces, "
+      "permit_sasl_authenticated, reject\n");
+  EXPECT_FALSE(decide(rcpt("root@localhost")).is_reject());
+  load(
+      "inet_interfaces = 192.0.2.9\nsmtpd_client_restrictions = permit_inet_interfaces, "
+      "permit_sasl_authenticated, reject\n");
+  EXPECT_TRUE(decide(rcpt("root@localhost")).is_reject());
+}
+
+TEST_F(RestrictionsTest, DnsBasedRestrictionsAreValidAndDunno) {
+  load(
+      "smtpd_client_restrictions = reject_rbl_client zen.example, reject_unknown_client_hostname,"
+      " permit_dnswl_client list.example\n"
+      "smtpd_recipient_restrictions = reject_unknown_recipient_domain, check_policy_service "
+      "inet:127.0.0.1:10023, reject_unauth_destination\n");
+  ASSERT_FALSE(has_error()) << problem_text();
+  EXPECT_FALSE(decide(rcpt("root@localhost")).is_reject());
+  EXPECT_TRUE(decide(rcpt("x@remote.test")).is_reject());
+}
+
+TEST_F(RestrictionsTest, ConfigErrors) {
+  load(
+      "smtpd_recipient_restrictions = permit_mynetworks, reject_everything, "
+      "reject_unauth_destination\n");
+  ASSERT_TRUE(has_error());
+  EXPECT_NE(problem_text().find("main.cf:6: smtpd_recipient_restrictions: unknown restriction "
+                                "\"reject_everything\""),
+            std::string::npos)
+      << problem_text();
+  load("smtpd_sender_restrictions = check_sender_access\n");
+  EXPECT_NE(problem_text().find("needs an argument"), std::string::npos);
+  load("smtpd_sender_restrictions = check_sender_access hash:/nonexistent/file\n");
+  EXPECT_TRUE(has_error());
+  load("smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = permit_mynetworks\n");
+  EXPECT_NE(problem_text().find("at least one working instance"), std::string::npos);
+  load("smtpd_relay_restrictions = warn_if_reject, reject_unauth_destination\n");
+  EXPECT_TRUE(has_error());
+}
+
+TEST_F(RestrictionsTest, RelayOpeningOrdersAreWarnings) {
+  const auto access = table("access", "x OK\n");
+  load(
+      "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = permit_mynetworks,\n"
+      "  check_sender_access " +
+      access + ", reject_unauth_destination\n");
+  EXPECT_FALSE(has_error()) << problem_text();
+  EXPECT_NE(problem_text().find("main.cf:7: smtpd_recipient_restrictions: warning: "
+                                "\"check_sender_access\" before reject_unauth_destination"),
+            std::string::npos)
+      << problem_text();
+  load(
+      "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n"
+      "smtpd_recipient_restrictions = check_sender_access " +
+      access + "\n");
+  EXPECT_EQ(problem_text().find("warning"), std::string::npos) << problem_text();
+}
+
+TEST_F(RestrictionsTest, RestrictionClassesUsableInLists) {
+  load(
+      "smtpd_restriction_classes = local_only\nlocal_only = permit_auth_destination, reject\n"
+      "smtpd_recipient_restrictions = local_only\n");
+  ASSERT_FALSE(has_error()) << problem_text();
+  EXPECT_TRUE(decide(rcpt("root@localhost")).is_permit());
+  EXPECT_TRUE(decide(rcpt("x@remote.test")).is_reject());
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+// Inside the restriction engine: a compiled restriction (Step) and the state
+// of one check while it runs (Request). The evaluators of each family of
+// restrictions (access.cc, builtins.cc) are declared here and registered by
+// name in restrictions.cc. Not for use outside src/restrict/.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "restrict/restrictions.h"
+
+namespace moat::restriction {
+
+using Evaluator = Verdict (*)(const Step&, Request&);
+
+struct Step {
+  Evaluator evaluate = nullptr;
+  std::string name;      // as written in the list, for log lines
+  std::string argument;  // the consumed argument (table spec, sleep count, DNS domain)
+  std::shared_ptr<const tables::Table> table;   // check_*_access and bare tables
+  std::shared_ptr<const RestrictionList> list;  // restriction class
+  long long number = 0;                         // sleep N
+  bool warn_if_reject = false;                  // the marker itself: applies to the next step
+};
+
+struct Request {
+  const Context& context;
+  const Engine& engine;
+  ListKind list;
+  Effects& effects;
+  int depth = 0;
+  bool warn_if_reject = false;                 // set while the step after warn_if_reject runs
+  std::optional<smtp::Reply> defer_if_reject;  // set by defer_if_reject / DEFER_IF_REJECT
+
+  // What replies name: "NAME[IP]", the HELO name, the address, "DATA", ...
+  std::string reply_name() const;
+  // "Client host", "Helo command", "Sender address", "Recipient address", ...
+  std::string_view reply_class() const;
+  // The reply "<name>: Class rejected: text" with code and enhanced code.
+  smtp::Reply rejected(int code, std::string_view dsn, std::string_view text) const;
+  // Refuses through warn_if_reject (a logged reject_warning, then dunno) and
+  // defer_if_reject (a 5XX becomes the pending deferral).
+  Verdict reject(smtp::Reply reply);
+  Verdict reject(int code, std::string_view dsn, std::string_view text) {
+    return reject(rejected(code, dsn, text));
+  }
+  // "451 4.3.5 Server configuration error", logged with a warning.
+  Verdict server_error(std::string_view why);
+  void log(std::string_view action, std::string text) {
+    effects.events.push_back({std::string(action), std::move(text)});
+  }
+};
+
+// Enhanced status code with its class digit made to agree with the reply
+// code, and address codes fixed for the sender (X.1.1 -> X.1.7 ...).
+std::string fix_dsn(int code, std::string_view dsn, ListKind list);
+
+// access.cc: table checks with access(5) lookup keys, and table results.
+Verdict check_client_access(const Step&, Request&);
+Verdict check_reverse_client_hostname_access(const Step&, Request&);
+Verdict check_helo_access(const Step&, Request&);
+Verdict check_sender_access(const Step&, Request&);
+Verdict check_recipient_access(const Step&, Request&);
+Verdict check_list_table(const Step&, Request&);  // a bare type:name in a list
+Verdict evaluate_table_result(Request&, std::string_view value, std::string_view table);
+
+// builtins.cc: restrictions that look at the context and the destinations.
+Verdict permit_mynetworks(const Step&, Request&);
+Verdict permit_sasl_authenticated(const Step&, Request&);
+Verdict permit_inet_interfaces(const Step&, Request&);
+Verdict reject_invalid_helo_hostname(const Step&, Request&);
+Verdict reject_non_fqdn_helo_hostname(const Step&, Request&);
+Verdict reject_non_fqdn_sender(const Step&, Request&);
+Verdict reject_non_fqdn_recipient(const Step&, Request&);
+Verdict reject_unauth_destination(const Step&, Request&);
+Verdict defer_unauth_destination(const Step&, Request&);
+Verdict permit_auth_destination(const Step&, Request&);
+Verdict reject_unlisted_sender(const Step&, Request&);
+Verdict reject_unlisted_recipient(const Step&, Request&);
+Verdict reject_multi_recipient_bounce(const Step&, Request&);
+Verdict reject_unauth_pipelining(const Step&, Request&);
+Verdict reject_plaintext_session(const Step&, Request&);
+
+// Host name syntax as Postfix's valid_hostname() and address literals.
+bool valid_hostname(std::string_view name);
+bool valid_address_literal(std::string_view text);  // "[1.2.3.4]", "[IPv6:...]"
+
+}  // namespace moat::restriction
