@@ -72,7 +72,8 @@ class PatternTable final : public Table {
 std::unique_ptr<Matcher> compile_posix_regexp(std::string_view pattern, std::string_view flags,
                                               std::string* error);
 
-// pcre_table(5): PCRE2 with JIT; flags i (on by default), m, s, x, A, E, U, X.
+// pcre_table(5): PCRE2 with JIT; flags i and s (on by default), m, x, A, E,
+// U, X (accepted and ignored, as Postfix does with PCRE2).
 std::unique_ptr<Matcher> compile_pcre(std::string_view pattern, std::string_view flags,
                                       std::string* error);
 

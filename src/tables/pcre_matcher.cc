@@ -76,7 +76,8 @@ class PcreMatcher final : public Matcher {
 
 std::unique_ptr<Matcher> compile_pcre(std::string_view pattern, std::string_view flags,
                                       std::string* error) {
-  uint32_t options = PCRE2_CASELESS;
+  // pcre_table(5): i and s are on by default, the others off.
+  uint32_t options = PCRE2_CASELESS | PCRE2_DOTALL;
   for (char flag : flags) {
     switch (flag) {
       case 'i':
