@@ -31,9 +31,12 @@ inline std::string lower(std::string_view text) {
 }
 
 // Calls visit(std::string_view logical_line, int first_line_number) for each
-// logical line, trimmed of surrounding whitespace.
-template <typename Visit>
-void for_each_logical_line(std::string_view text, Visit visit) {
+// logical line, trimmed of surrounding whitespace. An indented line with no
+// logical line to continue (at the start of the text) is not visited:
+// orphan(line_number) is called instead (Postfix: "logical line must not
+// start with whitespace").
+template <typename Visit, typename Orphan>
+void for_each_logical_line(std::string_view text, Visit visit, Orphan orphan) {
   std::string current;
   int current_line = 0;
   int line_number = 0;
@@ -49,8 +52,12 @@ void for_each_logical_line(std::string_view text, Visit visit) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const auto content = trim(line);
     if (content.empty() || content.front() == '#') continue;
-    if (is_blank(line.front()) && !current.empty()) {
-      current += line;
+    if (is_blank(line.front())) {
+      if (current.empty()) {
+        orphan(line_number);
+      } else {
+        current += line;
+      }
       continue;
     }
     flush();
@@ -58,6 +65,17 @@ void for_each_logical_line(std::string_view text, Visit visit) {
     current_line = line_number;
   }
   flush();
+}
+
+template <typename Visit>
+void for_each_logical_line(std::string_view text, Visit visit) {
+  for_each_logical_line(text, visit, [](int) {});
+}
+
+// Postfix's words for "if /a/ /b/ x", usually an indented rule inside a block.
+inline std::string extra_text_after_if(std::string_view text) {
+  return "extra text after IF statement: \"" + std::string(text) +
+         "\" (do not prepend whitespace to statements between IF and ENDIF)";
 }
 
 }  // namespace moat::tables

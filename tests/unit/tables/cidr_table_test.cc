@@ -71,6 +71,8 @@ TEST(CidrTable, ErrorsNameFileAndLine) {
   EXPECT_EQ(cidr_error("endif\n"), "t.cidr, line 1: ENDIF without matching IF");
   EXPECT_EQ(cidr_error("if 10.0.0.0/8\n"), "t.cidr, line 1: IF has no matching ENDIF");
   EXPECT_NE(cidr_error("2001:db8::1/129 x\n"), "");
+  EXPECT_EQ(cidr_error(" 10.0.0.0/8 x\n"),
+            "t.cidr, line 1: logical line must not start with whitespace");
   EXPECT_NE(cidr_error("10.0.0.0/-1 x\n"), "");
 }
 

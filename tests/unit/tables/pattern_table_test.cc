@@ -64,6 +64,8 @@ TEST(RegexpTable, IfEndifBlocks) {
 }
 
 TEST(RegexpTable, ResultWhitespaceContinuationAndComments) {
+  EXPECT_EQ(regexp("/a/ x # not a comment\n")->find("a"), "x # not a comment");  // postmap
+  EXPECT_EQ(regexp("/^b$/m MULTI\n")->find("a\nb"), "MULTI");                    // postmap
   EXPECT_EQ(regexp("/ABC/  trailing   \n")->find("abc"), "trailing");  // postmap: "trailing"
   // postmap: "more text" (the rule continues on the indented line)
   EXPECT_EQ(regexp("#c\n/abc/\n  more text\n")->find("abc"), "more text");
@@ -100,6 +102,14 @@ TEST(RegexpTable, ErrorsNameFileAndLine) {
   EXPECT_EQ(regexp_error("endif\n"), "t.regexp, line 1: ENDIF without matching IF");
   EXPECT_EQ(regexp_error("/a/ x\nif /b/\n/c/ y\n"), "t.regexp, line 2: IF has no matching ENDIF");
   EXPECT_NE(regexp_error("!/(a)/ $1\n"), "");
+  // postmap: "logical line must not start with whitespace" (and skips it)
+  EXPECT_EQ(regexp_error("  /a/ x\n"),
+            "t.regexp, line 1: logical line must not start with whitespace");
+  // postmap: "ignoring extra text after IF statement" and "do not prepend
+  // whitespace to statements between IF and ENDIF"
+  EXPECT_EQ(regexp_error("if /a/\n  /b/ y\nendif\n"),
+            "t.regexp, line 1: extra text after IF statement: \"/b/ y\" (do not prepend "
+            "whitespace to statements between IF and ENDIF)");
   EXPECT_NE(regexp_error("word x\n"), "");
 }
 
