@@ -71,7 +71,7 @@ bool read_pattern(std::string_view line, CidrTable::Rule& rule, std::string_view
     bool ok = !length.empty() && length.size() <= 3;
     for (char c : length) {
       if (!std::isdigit(static_cast<unsigned char>(c))) ok = false;
-      prefix = prefix * 10 + (c - '0');
+      if (ok) prefix = prefix * 10 + (c - '0');  // at most 3 digits
     }
     if (!ok || prefix > address_bits(*parsed)) {
       error = "bad mask length in \"" + std::string(pattern) + "\"";

@@ -1,5 +1,6 @@
 #include "tables/pattern_table.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "tables/source_lines.h"
@@ -90,10 +91,10 @@ bool parse_result(std::string_view text, const Matcher& matcher, bool negated,
       continue;
     }
     int index = 0;
-    bool numeric = !name.empty() && name.size() <= 4;
+    bool numeric = !name.empty();
     for (char c : name) {
       if (!std::isdigit(static_cast<unsigned char>(c))) numeric = false;
-      index = index * 10 + (c - '0');
+      if (numeric) index = std::min(index * 10 + (c - '0'), 100'000);  // beyond any group count
     }
     if (!numeric) {
       error = "non-numeric replacement index \"" + std::string(name) + "\"";

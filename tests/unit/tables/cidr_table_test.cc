@@ -74,6 +74,8 @@ TEST(CidrTable, ErrorsNameFileAndLine) {
   EXPECT_EQ(cidr_error(" 10.0.0.0/8 x\n"),
             "t.cidr, line 1: logical line must not start with whitespace");
   EXPECT_NE(cidr_error("10.0.0.0/-1 x\n"), "");
+  EXPECT_EQ(cidr_error("10.0.0.0/99999999999 x\n"),
+            "t.cidr, line 1: bad mask length in \"10.0.0.0/99999999999\"");
 }
 
 TEST(CidrTable, LargeIndexedRunKeepsFirstMatchOrder) {

@@ -96,6 +96,9 @@ TEST(RegexpTable, ErrorsNameFileAndLine) {
             "t.regexp, line 1: non-numeric replacement index \"2y\"");
   EXPECT_EQ(regexp_error("/(a)/ [$0]\n"), "t.regexp, line 1: out-of-range replacement index \"0\"");
   EXPECT_EQ(regexp_error("/(a)/ $2\n"), "t.regexp, line 1: out-of-range replacement index \"2\"");
+  // Found by fuzzing (signed overflow while reading the number).
+  EXPECT_EQ(regexp_error("/(a)/ $99999999999999\n"),
+            "t.regexp, line 1: out-of-range replacement index \"99999999999999\"");
   EXPECT_EQ(regexp_error("\n\n/nomatch/\n"), "t.regexp, line 3: no replacement text");
   EXPECT_EQ(regexp_error("/a/q x\n"), "t.regexp, line 1: unknown regexp option \"q\"");
   EXPECT_EQ(regexp_error("/abc x\n"), "t.regexp, line 1: unmatched delimiter '/' in \"/abc x\"");
