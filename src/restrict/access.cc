@@ -69,7 +69,9 @@ Verdict check_address(const Step& step, Request& r, std::string_view address) {
     return Verdict::dunno();
   }
   std::string lowered(address);
-  for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : lowered) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   const auto at = lowered.rfind('@');
   const std::string_view local =
       at == std::string::npos ? std::string_view(lowered) : std::string_view(lowered).substr(0, at);
@@ -86,17 +88,22 @@ Verdict check_address(const Step& step, Request& r, std::string_view address) {
     return evaluate_table_result(r, value, step.argument);
   };
   if (auto value = find(step, lowered, false)) return result(*value);
+  // The partial keys are built in one buffer (pattern tables skip them all).
+  if (step.table->matches_patterns()) return Verdict::dunno();
+  std::string key;
+  key.reserve(lowered.size() + 1);
   if (base.size() != local.size() && at != std::string::npos) {
-    if (auto value = find(step, std::string(base) + "@" + std::string(domain), true)) {
-      return result(*value);
-    }
+    key.append(base).append("@").append(domain);
+    if (auto value = find(step, key, true)) return result(*value);
   }
   if (!domain.empty()) {
     if (auto value = find_domain(step, r, domain, true)) return result(*value);
   }
-  if (auto value = find(step, std::string(local) + "@", true)) return result(*value);
+  key.assign(local).append("@");
+  if (auto value = find(step, key, true)) return result(*value);
   if (base.size() != local.size()) {
-    if (auto value = find(step, std::string(base) + "@", true)) return result(*value);
+    key.assign(base).append("@");
+    if (auto value = find(step, key, true)) return result(*value);
   }
   return Verdict::dunno();
 }
@@ -104,7 +111,8 @@ Verdict check_address(const Step& step, Request& r, std::string_view address) {
 bool equals_word(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::toupper(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    const char c = a[i] >= 'a' && a[i] <= 'z' ? static_cast<char>(a[i] - 'a' + 'A') : a[i];
+    if (c != b[i]) return false;
   }
   return true;
 }
@@ -162,7 +170,7 @@ Verdict check_client_access(const Step& step, Request& r) {
 }
 
 Verdict check_reverse_client_hostname_access(const Step& step, Request& r) {
-  NamedAs named(r, ListKind::kClient);
+  NamedAs named(r, ListKind::kReverseClient);
   return check_host(step, r, r.context.reverse_client_name);
 }
 
@@ -199,6 +207,7 @@ Verdict check_list_table(const Step& step, Request& r) {
       return check_recipient_access(step, r);
     case ListKind::kData:
     case ListKind::kEndOfData:
+    case ListKind::kReverseClient:
       break;
   }
   return r.server_error("unknown smtpd restriction: \"" + step.argument + "\"");
@@ -256,19 +265,26 @@ Verdict evaluate_table_result(Request& r, std::string_view value, std::string_vi
   }
   // Actions on the message: only in a mail transaction (with
   // smtpd_delay_reject = no, client and HELO checks have none yet).
-  const bool in_transaction = r.context.has_sender;
+  auto in_transaction = [&](std::string_view name) {
+    if (r.context.has_sender) return true;
+    log::warning("smtpd",
+                 "access table {}: with smtpd_delay_reject=no, action {} is always skipped in "
+                 "Client host or Helo command restrictions",
+                 table, name);
+    return false;
+  };
   if (equals_word(word, "HOLD")) {
-    if (in_transaction) r.log("hold", action("triggers HOLD action"));
+    if (in_transaction("HOLD")) r.log("hold", action("triggers HOLD action"));
     return Verdict::dunno();
   }
   if (equals_word(word, "DISCARD")) {
-    if (!in_transaction) return Verdict::dunno();
+    if (!in_transaction("DISCARD")) return Verdict::dunno();
     r.log("discard", action("triggers DISCARD action"));
     r.effects.discard = true;
     return Verdict::permit();
   }
   if (equals_word(word, "FILTER")) {
-    if (!in_transaction) return Verdict::dunno();
+    if (!in_transaction("FILTER")) return Verdict::dunno();
     if (text.find(':') == std::string_view::npos) {
       log::warning("smtpd", "access table {} entry has FILTER without transport:destination",
                    table);
@@ -279,7 +295,7 @@ Verdict evaluate_table_result(Request& r, std::string_view value, std::string_vi
     return Verdict::dunno();
   }
   if (equals_word(word, "REDIRECT")) {
-    if (!in_transaction) return Verdict::dunno();
+    if (!in_transaction("REDIRECT")) return Verdict::dunno();
     if (text.find('@') == std::string_view::npos) {
       log::warning("smtpd", "access table {} entry requires user@domain target", table);
       return Verdict::dunno();
@@ -289,7 +305,7 @@ Verdict evaluate_table_result(Request& r, std::string_view value, std::string_vi
     return Verdict::dunno();
   }
   if (equals_word(word, "PREPEND")) {
-    if (!in_transaction) return Verdict::dunno();
+    if (!in_transaction("PREPEND")) return Verdict::dunno();
     const auto colon = text.find(':');
     if (text.empty() || colon == std::string_view::npos || colon == 0 ||
         r.context.stage == Stage::kEndOfData) {

@@ -71,10 +71,10 @@ bool valid_hostname(std::string_view name) {
   bool all_numeric = true;
   char previous = '.';
   for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '_') {
+    const bool digit = c >= '0' && c <= '9';
+    if (digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
       if (++label > 63) return false;
-      if (!std::isdigit(u)) all_numeric = false;
+      if (!digit) all_numeric = false;
     } else if (c == '-') {
       if (previous == '.') return false;  // a label may not start with '-'
       ++label;

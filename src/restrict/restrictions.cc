@@ -335,6 +335,8 @@ std::string Request::reply_name() const {
       return "DATA";
     case ListKind::kEndOfData:
       return "END-OF-MESSAGE";
+    case ListKind::kReverseClient:
+      return std::string(context.reverse_client_name);
   }
   return {};
 }
@@ -353,6 +355,8 @@ std::string_view Request::reply_class() const {
       return "Data command";
     case ListKind::kEndOfData:
       return "End-of-data";
+    case ListKind::kReverseClient:
+      return "Unverified Client host";
   }
   return {};
 }
@@ -553,20 +557,6 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
   }
   warn_relay_order(config, "smtpd_relay_restrictions", problems);
   if (relay.empty()) warn_relay_order(config, "smtpd_recipient_restrictions", problems);
-  return engine;
-}
-
-Engine Engine::for_list(Check check, std::string_view names, const config::Config& config,
-                        const deliver::Destinations* destinations,
-                        std::vector<std::string>& errors) {
-  std::vector<config::Problem> problems;
-  Engine engine = build(config, destinations, problems);
-  std::map<std::string, std::shared_ptr<const tables::Table>, std::less<>> tables;
-  Compiler compiler{engine, &config, &tables};
-  const auto kind = kListKinds[static_cast<size_t>(check)];
-  auto list = compiler.compile(config::split_list(names), kind, errors);
-  engine.lists_[static_cast<size_t>(check)] = std::move(list);
-  if (check == Check::kRecipient) engine.relay_list_ = RestrictionList();
   return engine;
 }
 

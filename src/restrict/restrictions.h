@@ -36,7 +36,7 @@ namespace moat::restriction {
 // Which list a restriction runs in: decides the name and the words of a
 // reply ("<x@y>: Recipient address rejected: ...") and what a bare
 // "type:name" table in the list checks.
-enum class ListKind { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
+enum class ListKind { kClient, kHelo, kSender, kRecipient, kData, kEndOfData, kReverseClient };
 
 // The checks, one per list parameter (kRecipient runs relay then recipient).
 enum class Check { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
@@ -94,10 +94,6 @@ class Engine {
   // can open a relay). `destinations` must outlive the engine.
   static Engine build(const config::Config& config, const deliver::Destinations* destinations,
                       std::vector<config::Problem>& problems);
-  // A single list, for tests and tools: `names` as a main.cf list value.
-  static Engine for_list(Check check, std::string_view names, const config::Config& config,
-                         const deliver::Destinations* destinations,
-                         std::vector<std::string>& errors);
 
   bool delay_reject() const { return delay_reject_; }
   // Some list uses reject_unauth_pipelining: the session then looks for

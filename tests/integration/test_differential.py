@@ -545,6 +545,23 @@ SCENARIOS.extend([
     S("restrict_table_421", [CLIENT, "MAIL FROM:<gone@client.example.org>", RCPT_USER, "NOOP"],
       params={**UNTRUSTED, "smtpd_sender_restrictions": "check_sender_access "
               + access_table("sender_421", "gone@client.example.org 421 Go away now\n")}),
+    S("restrict_client_unknown_name_key", [CLIENT, SENDER, RCPT_USER, "QUIT"],
+      params={**UNTRUSTED, "smtpd_client_restrictions": "check_client_access "
+              + access_table("client_unknown", "unknown REJECT No name\n")}),
+    S("restrict_reverse_client_access", [CLIENT, SENDER, RCPT_USER, "QUIT"],
+      params={**UNTRUSTED, "smtpd_client_restrictions": "check_reverse_client_hostname_access "
+              + CLIENT_NET_ACCESS}),
+    S("restrict_sleep", [CLIENT, SENDER, RCPT_USER, "QUIT"],
+      params={**UNTRUSTED, "smtpd_recipient_restrictions": "sleep 1, reject_unauth_destination"}),
+    S("restrict_client_defer_if_permit_no_delay", [
+        CLIENT, SENDER, RCPT_USER, "RCPT TO:<nobody@other.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_delay_reject": "no", "smtpd_client_restrictions":
+               "check_client_access " + access_table("client_dip", "127.0.0.1 DEFER_IF_PERMIT\n")}),
+    S("restrict_helo_actions_no_delay", [
+        "HELO warn.example.org", "HELO hold.example.org", SENDER, RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_delay_reject": "no", "smtpd_helo_restrictions":
+               "check_helo_access " + access_table("helo_actions", "warn.example.org WARN odd helo\n"
+                                                   "hold.example.org HOLD\n")}),
     S("restrict_reject_footer", [CLIENT, SENDER, "RCPT TO:<nobody@other.test>", "QUIT"],
       params={**UNTRUSTED, "smtpd_reject_footer": "Contact postmaster"}),
 ])

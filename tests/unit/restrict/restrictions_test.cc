@@ -313,6 +313,31 @@ TEST_F(RestrictionsTest, ClientLookupKeys) {
             "<unknown[198.51.100.7]>: Client host rejected: no name");
 }
 
+TEST_F(RestrictionsTest, ReverseClientHostnameNamesTheUnverifiedName) {
+  const auto net = table("net", "198.51.100 REJECT net\n");
+  load("smtpd_client_restrictions = check_reverse_client_hostname_access " + net + "\n");
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "554 5.7.1 <unknown>: Unverified Client host rejected: net");
+}
+
+TEST_F(RestrictionsTest, MessageActionsNeedATransaction) {
+  const auto access = table("access", "client.test HOLD\nother.test DISCARD\n");
+  load("smtpd_helo_restrictions = check_helo_access " + access + "\n");
+  auto c = rcpt("root@localhost");
+  c.stage = Stage::kHelo;
+  c.has_sender = false;  // HELO with smtpd_delay_reject = no
+  Effects effects;
+  EXPECT_TRUE(engine_.check(Check::kHelo, c, effects).is_dunno());
+  EXPECT_TRUE(effects.events.empty());
+  c.helo = "other.test";
+  EXPECT_TRUE(engine_.check(Check::kHelo, c, effects).is_dunno());
+  EXPECT_FALSE(effects.discard);
+  // In a transaction (RCPT with smtpd_delay_reject = yes) they apply.
+  EXPECT_FALSE(decide(rcpt("root@localhost", "s@client.test", "client.test")).is_reject());
+  ASSERT_EQ(effects_.events.size(), 1u);
+  EXPECT_EQ(effects_.events[0].text, "<client.test>: Helo command triggers HOLD action");
+}
+
 TEST_F(RestrictionsTest, ClientIpv6Prefixes) {
   const auto net = table("net6", "2001:db8:1 REJECT six\n");
   load("smtpd_client_restrictions = check_client_access " + net + "\n");
