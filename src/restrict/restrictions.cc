@@ -511,6 +511,7 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
   engine.destinations_ = destinations;
   read_codes(config, engine.codes_, problems);
   engine.delay_reject_ = config.get_boolean("smtpd_delay_reject");
+  engine.reject_unlisted_sender_ = config.get_boolean("smtpd_reject_unlisted_sender");
   engine.show_user_unknown_table_name_ = config.get_boolean("show_user_unknown_table_name");
   engine.null_access_lookup_key_ = config.get("smtpd_null_access_lookup_key");
   engine.recipient_delimiter_ = config.get("recipient_delimiter");
@@ -562,6 +563,7 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
 
 bool Engine::has_list(Check check) const {
   return !lists_[static_cast<size_t>(check)].empty() ||
+         (check == Check::kSender && reject_unlisted_sender_) ||
          (check == Check::kRecipient && !relay_list_.empty());
 }
 
@@ -586,7 +588,15 @@ Verdict Engine::check(Check check, const Context& context, Effects& effects) con
     auto verdict = relay_list_.evaluate(request);
     if (verdict.is_reject()) return verdict;
   }
-  return lists_[static_cast<size_t>(check)].evaluate(request);
+  auto verdict = lists_[static_cast<size_t>(check)].evaluate(request);
+  // smtpd_reject_unlisted_sender applies after the sender list, even after
+  // a permit, as in Postfix.
+  if (check == Check::kSender && reject_unlisted_sender_ && !verdict.is_reject()) {
+    if (auto unlisted = reject_unlisted_sender(Step{}, request); unlisted.is_reject()) {
+      return unlisted;
+    }
+  }
+  return verdict;
 }
 
 Verdict Engine::apply_defer_if_permit(Verdict verdict, const Effects& effects) {

@@ -133,6 +133,7 @@ class Engine {
   ReplyCodes codes_;
   bool delay_reject_ = true;
   bool checks_pipelining_ = false;
+  bool reject_unlisted_sender_ = false;  // smtpd_reject_unlisted_sender
   bool show_user_unknown_table_name_ = true;
   bool parent_matches_subdomains_ =
       true;  // "smtpd_access_maps" in parent_domain_matches_subdomains

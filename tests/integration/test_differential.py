@@ -562,6 +562,14 @@ SCENARIOS.extend([
     ], params={**UNTRUSTED, "smtpd_delay_reject": "no", "smtpd_helo_restrictions":
                "check_helo_access " + access_table("helo_actions", "warn.example.org WARN odd helo\n"
                                                    "hold.example.org HOLD\n")}),
+    S("restrict_implicit_unlisted_sender", [
+        CLIENT, "MAIL FROM:<nosuch@example.test>", RCPT_USER, "RSET",
+        "MAIL FROM:<nosuch@example.test>", "RCPT TO:<nobody@other.test>", "QUIT",
+    ], params={**UNTRUSTED, "smtpd_reject_unlisted_sender": "yes"}),
+    S("restrict_implicit_unlisted_sender_no_delay", [
+        CLIENT, "MAIL FROM:<nosuch@example.test>", RCPT_USER, "QUIT",
+    ], params={**UNTRUSTED, "smtpd_reject_unlisted_sender": "yes", "smtpd_delay_reject": "no",
+               "smtpd_sender_restrictions": "permit"}),
     S("restrict_reject_footer", [CLIENT, SENDER, "RCPT TO:<nobody@other.test>", "QUIT"],
       params={**UNTRUSTED, "smtpd_reject_footer": "Contact postmaster"}),
 ])

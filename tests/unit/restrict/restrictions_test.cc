@@ -405,6 +405,16 @@ TEST_F(RestrictionsTest, UnlistedSenderAndRecipient) {
             "recipient table");
 }
 
+TEST_F(RestrictionsTest, ImplicitUnlistedSenderEvenAfterPermit) {
+  load("smtpd_reject_unlisted_sender = yes\nsmtpd_sender_restrictions = permit\n");
+  EXPECT_TRUE(engine_.has_list(Check::kSender));
+  EXPECT_EQ(reply_of(sender_check(rcpt("root@localhost", "nobody@localhost"))),
+            "550 5.1.0 <nobody@localhost>: Sender address rejected: User unknown in local "
+            "recipient table");
+  EXPECT_TRUE(sender_check(rcpt("root@localhost", "root@localhost")).is_permit());
+  EXPECT_TRUE(sender_check(rcpt("root@localhost", "")).is_permit());
+}
+
 TEST_F(RestrictionsTest, MultiRecipientBounce) {
   load(
       "smtpd_recipient_restrictions = reject_multi_recipient_bounce, permit\n"
