@@ -234,7 +234,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // sleep for the main loop. True when the verdict is a reject.
   bool conclude(const restriction::Verdict& verdict, restriction::Effects& effects,
                 std::string_view stage, const std::string* sender, std::string_view recipient);
+  // smtpd_data_restrictions at DATA or the first BDAT, and
   // smtpd_end_of_data_restrictions; true when the message was refused.
+  bool data_rejected(std::string_view stage);
   bool end_of_data_rejected();
 
   tcp::socket socket_;
@@ -283,6 +285,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string bdat_content_;  // BDAT chunks received so far
   size_t bdat_size_ = 0;
   bool bdat_too_big_ = false;
+  bool bdat_started_ = false;  // a BDAT chunk of this message was seen
 };
 
 void Session::arm_timer() {
@@ -497,6 +500,7 @@ void Session::reset_transaction() {
   bdat_content_.clear();
   bdat_size_ = 0;
   bdat_too_big_ = false;
+  bdat_started_ = false;
   sender_defer_if_permit_.reset();
   transaction_effects_.clear();
 }
@@ -747,6 +751,22 @@ asio::awaitable<void> Session::finish_message(std::string& content, size_t size,
   reply(250, "2.0.0", fmt::format("Ok: {}queued as {}", ok_prefix, queue_id_));
 }
 
+bool Session::data_rejected(std::string_view stage) {
+  if (!config_->restrictions.has_list(restriction::Check::kData)) return false;
+  auto context = restriction_context(restriction::Stage::kData);
+  // Postfix names the recipient only when there is exactly one.
+  const std::string_view recipient =
+      rcpt_count_ == 1 ? std::string_view(envelope_.recipients.front().original) : "";
+  context.recipient = recipient;
+  restriction::Effects effects;
+  auto verdict = config_->restrictions.check(restriction::Check::kData, context, effects);
+  verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
+  if (conclude(verdict, effects, stage, &sender_, recipient)) return true;
+  for (auto& header : effects.prepend) transaction_effects_.prepend.push_back(std::move(header));
+  transaction_effects_.discard = transaction_effects_.discard || effects.discard;
+  return false;
+}
+
 bool Session::end_of_data_rejected() {
   if (!config_->restrictions.has_list(restriction::Check::kEndOfData)) return false;
   auto context = restriction_context(restriction::Stage::kEndOfData);
@@ -767,19 +787,7 @@ asio::awaitable<void> Session::on_data(const Command& command) {
     co_return reply(554, "5.5.1", "Error: no valid recipients");
   }
   log_improper_pipelining();
-  if (config_->restrictions.has_list(restriction::Check::kData)) {
-    auto context = restriction_context(restriction::Stage::kData);
-    // Postfix names the recipient only when there is exactly one.
-    const std::string_view recipient =
-        rcpt_count_ == 1 ? std::string_view(envelope_.recipients.front().original) : "";
-    context.recipient = recipient;
-    restriction::Effects effects;
-    auto verdict = config_->restrictions.check(restriction::Check::kData, context, effects);
-    verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
-    if (conclude(verdict, effects, "DATA", &sender_, recipient)) co_return;
-    for (auto& header : effects.prepend) transaction_effects_.prepend.push_back(std::move(header));
-    transaction_effects_.discard = transaction_effects_.discard || effects.discard;
-  }
+  if (data_rejected("DATA")) co_return;
   reply(354, "", "End data with <CR><LF>.<CR><LF>");
   if (!co_await flush()) {
     closing_ = true;
@@ -839,7 +847,12 @@ asio::awaitable<void> Session::on_bdat(const Command& command) {
     closing_ = true;
     co_return;
   }
-  const bool accept = rcpt_count_ > 0;
+  // The first chunk of a message is where DATA would be: the data restrictions
+  // apply (their reply waits until the chunk has been read).
+  const bool first_chunk = rcpt_count_ > 0 && bdat_size_ == 0 && !bdat_started_;
+  bdat_started_ = bdat_started_ || rcpt_count_ > 0;
+  const bool refused = first_chunk && data_rejected("BDAT");
+  const bool accept = rcpt_count_ > 0 && !refused;
   // Read (or skip) exactly `count` bytes.
   size_t left = count;
   bool pending_cr = !bdat_content_.empty() && bdat_content_.back() == '\r';
@@ -867,6 +880,10 @@ asio::awaitable<void> Session::on_bdat(const Command& command) {
       bdat_content_ += c;
       pending_cr = c == '\r';
     }
+  }
+  if (refused) {
+    reset_transaction();
+    co_return;
   }
   if (!accept) {
     if (!in_mail_) co_return reply(503, "5.5.1", "Error: need RCPT command");

@@ -570,6 +570,15 @@ SCENARIOS.extend([
         CLIENT, "MAIL FROM:<nosuch@example.test>", RCPT_USER, "QUIT",
     ], params={**UNTRUSTED, "smtpd_reject_unlisted_sender": "yes", "smtpd_delay_reject": "no",
                "smtpd_sender_restrictions": "permit"}),
+    S("restrict_data_restrictions_bdat", [
+        CLIENT, SENDER, RCPT_USER,
+        Send(b"BDAT 28 LAST\r\nSubject: chunking\r\n\r\nhello\r\n"), "QUIT",
+    ], params={**UNTRUSTED, "smtpd_data_restrictions": "reject",
+               "smtpd_end_of_data_restrictions": "reject"}),
+    S("restrict_end_of_data_bdat", [
+        CLIENT, SENDER, RCPT_USER,
+        Send(b"BDAT 28 LAST\r\nSubject: chunking\r\n\r\nhello\r\n"), "QUIT",
+    ], params={**UNTRUSTED, "smtpd_end_of_data_restrictions": "reject"}),
     S("restrict_reject_footer", [CLIENT, SENDER, "RCPT TO:<nobody@other.test>", "QUIT"],
       params={**UNTRUSTED, "smtpd_reject_footer": "Contact postmaster"}),
 ])
