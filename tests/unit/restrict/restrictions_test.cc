@@ -287,6 +287,23 @@ TEST_F(RestrictionsTest, AddressLookupKeysInAccessOrder) {
   EXPECT_EQ(text("root@localhost"), "<root@localhost>: Recipient address rejected: Access denied");
 }
 
+TEST_F(RestrictionsTest, PatternTablesGetOnlyTheFullKey) {
+  const auto full = table("full.regexp", "/@example\\.org$/ REJECT full\n");
+  const auto domain = table("domain.regexp", "/^example\\.org$/ REJECT domain\n");
+  const auto net = table("net.cidr", "198.51.100.0/24 REJECT cidr\n");
+  auto regexp = [](std::string spec) { return "regexp:" + spec.substr(spec.find(':') + 1); };
+  auto cidr = [](std::string spec) { return "cidr:" + spec.substr(spec.find(':') + 1); };
+  load("smtpd_sender_restrictions = check_sender_access " + regexp(full) + "\n");
+  EXPECT_EQ(decide(rcpt("root@localhost", "x@example.org")).reply.text,
+            "<x@example.org>: Sender address rejected: full");
+  // "example.org" is a partial key (the domain): a pattern table never sees it.
+  load("smtpd_sender_restrictions = check_sender_access " + regexp(domain) + "\n");
+  EXPECT_FALSE(decide(rcpt("root@localhost", "x@example.org")).is_reject());
+  load("smtpd_client_restrictions = check_client_access " + cidr(net) + "\n");
+  EXPECT_EQ(decide(rcpt("root@localhost")).reply.text,
+            "<unknown[198.51.100.7]>: Client host rejected: cidr");
+}
+
 TEST_F(RestrictionsTest, ParentDomainsWithoutSubdomainMatching) {
   const auto access = table("access", "d.test REJECT parent\n.e.test REJECT dot\n");
   load(
