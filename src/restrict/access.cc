@@ -190,7 +190,9 @@ Verdict check_sender_access(const Step& step, Request& r) {
 }
 
 Verdict check_recipient_access(const Step& step, Request& r) {
-  if (r.context.stage != Stage::kRcpt) return Verdict::dunno();
+  // After RCPT there is a recipient to check only when there is exactly one
+  // (the session then names it in the context).
+  if (r.context.stage < Stage::kRcpt || r.context.recipient.empty()) return Verdict::dunno();
   NamedAs named(r, ListKind::kRecipient);
   return check_address(step, r, r.context.recipient);
 }

@@ -381,6 +381,7 @@ user+tag@example.test REJECT Tagged
 other@example.test 550 5.1.1 Gone away
 example.test DUNNO
 """)
+DATA_RECIPIENT_ACCESS = access_table("data_recipient_access", "other@example.test REJECT Not now\n")
 CLIENT_ACCESS = access_table("client_access", "127.0.0.1 REJECT Your address\n")
 CLIENT_NET_ACCESS = access_table("client_net_access", "127.0 REJECT Your network\n")
 CLIENT_OK_ACCESS = access_table("client_ok_access", "127.0.0.1 OK\n")
@@ -579,6 +580,11 @@ SCENARIOS.extend([
         CLIENT, SENDER, RCPT_USER,
         Send(b"BDAT 28 LAST\r\nSubject: chunking\r\n\r\nhello\r\n"), "QUIT",
     ], params={**UNTRUSTED, "smtpd_end_of_data_restrictions": "reject"}),
+    S("restrict_recipient_access_at_data", [
+        CLIENT, SENDER, "RCPT TO:<other@example.test>", "DATA", "RSET", SENDER,
+        "RCPT TO:<other@example.test>", RCPT_USER, "DATA", Data(BODY), "QUIT",
+    ], params={**UNTRUSTED,
+               "smtpd_data_restrictions": f"check_recipient_access {DATA_RECIPIENT_ACCESS}"}),
     S("restrict_reject_footer", [CLIENT, SENDER, "RCPT TO:<nobody@other.test>", "QUIT"],
       params={**UNTRUSTED, "smtpd_reject_footer": "Contact postmaster"}),
 ])
