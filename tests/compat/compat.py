@@ -421,8 +421,9 @@ def compare(scenario: Scenario, expected: list[Reply], actual: list[Reply]) -> O
     return out
 
 
-def expectation_failures(scenario: Scenario, expected: list[Reply]) -> list[str]:
-    """The => expectations that Postfix's replies do not meet."""
+def expectation_failures(scenario: Scenario, expected: list[Reply],
+                         who: str = "Postfix") -> list[str]:
+    """The => expectations that `who`'s replies (Postfix's by default) do not meet."""
     labels = scenario.labels()
     problems = []
     want = scenario.banner_expect
@@ -430,7 +431,7 @@ def expectation_failures(scenario: Scenario, expected: list[Reply]) -> list[str]
     if want is not None and (got is None or got.code != want[0]
                              or (want[1] is not None and got.enhanced != want[1])):
         problems.append(f"reply 0 (banner): scenario expects {want[0]}"
-                        f"{' ' + want[1] if want[1] else ''}, Postfix answered {_flat(got)}")
+                        f"{' ' + want[1] if want[1] else ''}, {who} answered {_flat(got)}")
     index = 1
     for step in scenario.ordered_steps():
         for k in range(step.replies):
@@ -440,9 +441,14 @@ def expectation_failures(scenario: Scenario, expected: list[Reply]) -> list[str]
                                      or (want[1] is not None and got.enhanced != want[1])):
                 problems.append(f"reply {index} ({labels[index]}): scenario expects "
                                 f"{want[0]}{' ' + want[1] if want[1] else ''}, "
-                                f"Postfix answered {_flat(got)}")
+                                f"{who} answered {_flat(got)}")
             index += 1
     return problems
+
+
+def lost_race(scenario: Scenario, expected: list[Reply]) -> bool:
+    """A racing scenario (retry > 1) whose Postfix runs never met its expectations."""
+    return scenario.retry > 1 and bool(expectation_failures(scenario, expected))
 
 
 def report(scenario: Scenario, expected: list[Reply], actual: list[Reply] | None) -> str:
@@ -524,11 +530,18 @@ class Runner:
             expected = self.run(cfile, scenario, "postfix")
             if not expectation_failures(scenario, expected):
                 break
+        # A race that Postfix lost every time (a warm smtpd greets before the
+        # early bytes arrive): the scenario's expectations, which say what
+        # Postfix answers when it sees them, are then moat's reference.
+        lost = lost_race(scenario, expected)
         actual = None
         if self.moat is not None:
             for _ in range(scenario.retry):
                 actual = self.run(cfile, scenario, "moat")
-                if not compare(scenario, expected, actual).code_diffs:
+                if lost:
+                    if not expectation_failures(scenario, actual, "moat"):
+                        break
+                elif not compare(scenario, expected, actual).code_diffs:
                     break
         return expected, actual
 
