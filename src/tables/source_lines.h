@@ -24,9 +24,13 @@ inline std::string_view trim(std::string_view text) {
   return text;
 }
 
+// ASCII case folding, as Postfix's lowercase(): on the lookup hot path, so
+// no locale-aware std::tolower.
 inline std::string lower(std::string_view text) {
   std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return out;
 }
 
