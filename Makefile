@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 20
 PACKAGES := build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
             libasio-dev libfmt-dev libssl-dev libc-ares-dev liblmdb-dev libhiredis-dev \
             libpcre2-dev googletest libgtest-dev libbenchmark-dev \
-            python3 swaks postfix postfix-pcre fail2ban
+            python3 swaks postfix postfix-pcre fail2ban nsd
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -25,7 +25,13 @@ deps:
 	  echo "installing:" $$missing; \
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
 	  $(SUDO) apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing && \
+	  if echo " $$missing " | grep -q ' nsd '; then \
+	    echo "stopping and disabling the system nsd the package started (tests run their own)"; \
+	    $(SUDO) systemctl disable --now nsd.service 2>/dev/null || true; \
+	    $(SUDO) service nsd stop 2>/dev/null || true; \
+	    $(SUDO) update-rc.d nsd disable 2>/dev/null || true; \
+	  fi; \
 	fi
 
 $(RELEASE)/build.ninja:
