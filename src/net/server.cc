@@ -23,6 +23,21 @@ struct Server::Worker {
   asio::io_context io{1};  // one thread per loop: no internal locking needed
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::thread thread;
+  // This loop's resolver, made anew when a reload changes the DNS settings
+  // (sessions that started before keep the one they have).
+  std::shared_ptr<dns::Resolver> resolver;
+
+  std::shared_ptr<dns::Resolver> resolver_for(const dns::Options& options) {
+    if (!resolver || resolver->options() != options) {
+      try {
+        resolver = std::make_shared<dns::Resolver>(io, options);
+      } catch (const std::exception& e) {
+        log::error("smtpd", "DNS resolver: {}", e.what());
+        resolver.reset();
+      }
+    }
+    return resolver;
+  }
 };
 
 Server::Server(std::vector<tcp::endpoint> endpoints, size_t workers,
@@ -71,7 +86,11 @@ void Server::accept_on(Worker& worker, tcp::acceptor& acceptor) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
         if (!ec) {
           ++active_sessions_;
-          asio::co_spawn(worker.io, smtp::run_session(std::move(socket), config_.load(), delivery_),
+          auto config = config_.load();
+          auto resolver = worker.resolver_for(config->dns);
+          asio::co_spawn(worker.io,
+                         smtp::run_session(std::move(socket), std::move(config), delivery_,
+                                           std::move(resolver)),
                          [this](std::exception_ptr error) {
                            --active_sessions_;
                            if (error) {

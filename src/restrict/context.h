@@ -9,7 +9,16 @@
 
 #include "deliver/destinations.h"
 
+namespace moat::dns {
+class AnswerSet;
+}
+
 namespace moat::restriction {
+
+// How the client's names were found (Postfix's SMTPD_PEER_CODE_*): kTemp when
+// DNS failed for now, kPerm when there is no name, kForged when the PTR name
+// does not resolve back to the client's address.
+enum class NameStatus { kOk, kTemp, kPerm, kForged };
 
 // The SMTP stage a request is evaluated at (Postfix's "where").
 enum class Stage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData };
@@ -20,6 +29,8 @@ struct Context {
   std::string_view client_ip;                        // client_address as text
   std::string_view client_name = "unknown";          // verified host name
   std::string_view reverse_client_name = "unknown";  // PTR name, unverified
+  NameStatus client_name_status = NameStatus::kPerm;
+  NameStatus reverse_client_name_status = NameStatus::kPerm;
   std::string_view helo;
   bool has_helo = false;
   std::string_view sender;  // internal form; empty for <>
@@ -33,6 +44,8 @@ struct Context {
   // The client sent commands before the banner, or ahead of a reply without
   // having negotiated PIPELINING (reject_unauth_pipelining).
   bool improper_pipelining = false;
+  // The session's DNS answers; null: every DNS question fails temporarily.
+  dns::AnswerSet* dns = nullptr;
 };
 
 }  // namespace moat::restriction

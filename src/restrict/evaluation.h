@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "dns/message.h"
 #include "restrict/restrictions.h"
 
 namespace moat::restriction {
@@ -48,6 +49,13 @@ struct Request {
   }
   // "451 4.3.5 Server configuration error", logged with a warning.
   Verdict server_error(std::string_view why);
+  // Postfix's DEFER_IF_PERMIT2: a refusal for a temporary failure, made
+  // pending (defer_if_permit) or given now (defer), as `action` says.
+  Verdict tempfail(TempfailAction action, smtp::Reply reply);
+  // The DNS answer to (name, type), or null when it is not known yet: the
+  // question is then noted, and the evaluator returns Verdict::pending()
+  // (after noting every other question it can already tell it needs).
+  const dns::Answer* dns(std::string_view name, dns::Type type) const;
   void log(std::string_view action, std::string text) {
     effects.events.push_back({std::string(action), std::move(text)});
   }
@@ -82,6 +90,40 @@ Verdict reject_unlisted_recipient(const Step&, Request&);
 Verdict reject_multi_recipient_bounce(const Step&, Request&);
 Verdict reject_unauth_pipelining(const Step&, Request&);
 Verdict reject_plaintext_session(const Step&, Request&);
+
+// unknown_names.cc: reverse DNS of the client, HELO and address domains.
+Verdict reject_unknown_client_hostname(const Step&, Request&);
+Verdict reject_unknown_reverse_client_hostname(const Step&, Request&);
+Verdict reject_unknown_helo_hostname(const Step&, Request&);
+Verdict reject_unknown_sender_domain(const Step&, Request&);
+Verdict reject_unknown_recipient_domain(const Step&, Request&);
+
+// dnsbl.cc: DNS block and allow lists.
+Verdict reject_rbl_client(const Step&, Request&);
+Verdict reject_rhsbl_client(const Step&, Request&);
+Verdict reject_rhsbl_reverse_client(const Step&, Request&);
+Verdict reject_rhsbl_helo(const Step&, Request&);
+Verdict reject_rhsbl_sender(const Step&, Request&);
+Verdict reject_rhsbl_recipient(const Step&, Request&);
+Verdict permit_dnswl_client(const Step&, Request&);
+Verdict permit_rhswl_client(const Step&, Request&);
+
+// dns_access.cc: access tables looked up with the A, MX or NS hosts of a name.
+Verdict check_client_a_access(const Step&, Request&);
+Verdict check_client_mx_access(const Step&, Request&);
+Verdict check_client_ns_access(const Step&, Request&);
+Verdict check_reverse_client_hostname_a_access(const Step&, Request&);
+Verdict check_reverse_client_hostname_mx_access(const Step&, Request&);
+Verdict check_reverse_client_hostname_ns_access(const Step&, Request&);
+Verdict check_helo_a_access(const Step&, Request&);
+Verdict check_helo_mx_access(const Step&, Request&);
+Verdict check_helo_ns_access(const Step&, Request&);
+Verdict check_sender_a_access(const Step&, Request&);
+Verdict check_sender_mx_access(const Step&, Request&);
+Verdict check_sender_ns_access(const Step&, Request&);
+Verdict check_recipient_a_access(const Step&, Request&);
+Verdict check_recipient_mx_access(const Step&, Request&);
+Verdict check_recipient_ns_access(const Step&, Request&);
 
 // Host name syntax as Postfix's valid_hostname() and address literals.
 bool valid_hostname(std::string_view name);

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "config/values.h"
+#include "dns/answer_set.h"
 #include "log/log.h"
 #include "restrict/evaluation.h"
 
@@ -53,7 +54,7 @@ Verdict restriction_class(const Step& step, Request& r) {
   return verdict;
 }
 
-// Recognised, valid in a config, but not evaluated yet: DUNNO, so they never
+// Recognised, valid in a config, but not evaluated: DUNNO, so they never
 // accept anything by accident; the first use of each logs a warning.
 struct Rule;
 Verdict not_active(const Step& step, Request& r);
@@ -113,41 +114,45 @@ Rule kRules[] = {
     {"check_recipient_maps", 0, reject_unlisted_recipient},  // Postfix < 2.1 name
     {"reject_multi_recipient_bounce", 0, reject_multi_recipient_bounce},
     // DNS-based: recognised, not active yet
-    {"reject_unknown_sender_domain", 0, not_active, Family::kDns},
-    {"reject_unknown_recipient_domain", 0, not_active, Family::kDns},
-    {"reject_unknown_client_hostname", 0, not_active, Family::kDns},
-    {"reject_unknown_client", 0, not_active, Family::kDns},
-    {"reject_unknown_reverse_client_hostname", 0, not_active, Family::kDns},
-    {"reject_unknown_helo_hostname", 0, not_active, Family::kDns},
-    {"reject_unknown_hostname", 0, not_active, Family::kDns},
+    {"reject_unknown_sender_domain", 0, reject_unknown_sender_domain},
+    {"reject_unknown_recipient_domain", 0, reject_unknown_recipient_domain},
+    {"reject_unknown_client_hostname", 0, reject_unknown_client_hostname},
+    {"reject_unknown_client", 0, reject_unknown_client_hostname},  // Postfix < 2.3 name
+    {"reject_unknown_reverse_client_hostname", 0, reject_unknown_reverse_client_hostname},
+    {"reject_unknown_helo_hostname", 0, reject_unknown_helo_hostname},
+    {"reject_unknown_hostname", 0, reject_unknown_helo_hostname},  // Postfix < 2.3 name
+    {"reject_unknown_address", 0, reject_unknown_sender_domain},   // Postfix < 2.3 name
     {"reject_unverified_sender", 0, not_active, Family::kDns},
     {"reject_unverified_recipient", 0, not_active, Family::kDns},
     {"permit_mx_backup", 0, not_active, Family::kDns},
     {"reject_maps_rbl", 0, not_active, Family::kDns},
-    {"reject_rbl_client", 1, not_active, Family::kDns},
-    {"reject_rbl", 1, not_active, Family::kDns},
-    {"reject_rhsbl_client", 1, not_active, Family::kDns},
-    {"reject_rhsbl_reverse_client", 1, not_active, Family::kDns},
-    {"reject_rhsbl_helo", 1, not_active, Family::kDns},
-    {"reject_rhsbl_sender", 1, not_active, Family::kDns},
-    {"reject_rhsbl_recipient", 1, not_active, Family::kDns},
-    {"permit_dnswl_client", 1, not_active, Family::kDns},
-    {"permit_rhswl_client", 1, not_active, Family::kDns},
-    {"check_client_a_access", 1, not_active, Family::kDns},
-    {"check_client_mx_access", 1, not_active, Family::kDns},
-    {"check_client_ns_access", 1, not_active, Family::kDns},
-    {"check_reverse_client_hostname_a_access", 1, not_active, Family::kDns},
-    {"check_reverse_client_hostname_mx_access", 1, not_active, Family::kDns},
-    {"check_reverse_client_hostname_ns_access", 1, not_active, Family::kDns},
-    {"check_helo_a_access", 1, not_active, Family::kDns},
-    {"check_helo_mx_access", 1, not_active, Family::kDns},
-    {"check_helo_ns_access", 1, not_active, Family::kDns},
-    {"check_sender_a_access", 1, not_active, Family::kDns},
-    {"check_sender_mx_access", 1, not_active, Family::kDns},
-    {"check_sender_ns_access", 1, not_active, Family::kDns},
-    {"check_recipient_a_access", 1, not_active, Family::kDns},
-    {"check_recipient_mx_access", 1, not_active, Family::kDns},
-    {"check_recipient_ns_access", 1, not_active, Family::kDns},
+    {"reject_rbl_client", 1, reject_rbl_client, Family::kDns},
+    {"reject_rbl", 1, reject_rbl_client, Family::kDns},  // Postfix < 2.3 name
+    {"reject_rhsbl_client", 1, reject_rhsbl_client, Family::kDns},
+    {"reject_rhsbl_reverse_client", 1, reject_rhsbl_reverse_client, Family::kDns},
+    {"reject_rhsbl_helo", 1, reject_rhsbl_helo, Family::kDns},
+    {"reject_rhsbl_sender", 1, reject_rhsbl_sender, Family::kDns},
+    {"reject_rhsbl_recipient", 1, reject_rhsbl_recipient, Family::kDns},
+    {"permit_dnswl_client", 1, permit_dnswl_client, Family::kDns},
+    {"permit_rhswl_client", 1, permit_rhswl_client, Family::kDns},
+    {"check_client_a_access", 1, check_client_a_access, Family::kDns},
+    {"check_client_mx_access", 1, check_client_mx_access, Family::kDns},
+    {"check_client_ns_access", 1, check_client_ns_access, Family::kDns},
+    {"check_reverse_client_hostname_a_access", 1, check_reverse_client_hostname_a_access,
+     Family::kDns},
+    {"check_reverse_client_hostname_mx_access", 1, check_reverse_client_hostname_mx_access,
+     Family::kDns},
+    {"check_reverse_client_hostname_ns_access", 1, check_reverse_client_hostname_ns_access,
+     Family::kDns},
+    {"check_helo_a_access", 1, check_helo_a_access, Family::kDns},
+    {"check_helo_mx_access", 1, check_helo_mx_access, Family::kDns},
+    {"check_helo_ns_access", 1, check_helo_ns_access, Family::kDns},
+    {"check_sender_a_access", 1, check_sender_a_access, Family::kDns},
+    {"check_sender_mx_access", 1, check_sender_mx_access, Family::kDns},
+    {"check_sender_ns_access", 1, check_sender_ns_access, Family::kDns},
+    {"check_recipient_a_access", 1, check_recipient_a_access, Family::kDns},
+    {"check_recipient_mx_access", 1, check_recipient_mx_access, Family::kDns},
+    {"check_recipient_ns_access", 1, check_recipient_ns_access, Family::kDns},
     {"check_policy_service", 1, not_active, Family::kPolicy},
     {"reject_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
     {"reject_known_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
@@ -241,7 +246,7 @@ struct Compiler {
               continue;
             }
           } else if (name.starts_with("check_") && name.ends_with("_access") &&
-                     rule->family == Family::kPlain && rule->evaluate != never_matches) {
+                     rule->evaluate != never_matches) {
             if (!open(step, errors)) continue;
           }
         }
@@ -383,6 +388,18 @@ Verdict Request::server_error(std::string_view why) {
   return Verdict::reject({451, "4.3.5", "Server configuration error"});
 }
 
+Verdict Request::tempfail(TempfailAction action, smtp::Reply reply) {
+  if (action == TempfailAction::kDefer) return reject(std::move(reply));
+  if (!effects.defer_if_permit) effects.defer_if_permit = std::move(reply);
+  return Verdict::dunno();
+}
+
+const dns::Answer* Request::dns(std::string_view name, dns::Type type) const {
+  if (context.dns) return context.dns->find(name, type);
+  static const dns::Answer no_resolver{.status = dns::Status::kTempFail, .error = "no resolver"};
+  return &no_resolver;
+}
+
 Engine::Engine() = default;
 Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;
@@ -395,6 +412,17 @@ constexpr std::string_view kListParameters[] = {
     "smtpd_recipient_restrictions", "smtpd_data_restrictions", "smtpd_end_of_data_restrictions"};
 constexpr ListKind kListKinds[] = {ListKind::kClient,    ListKind::kHelo, ListKind::kSender,
                                    ListKind::kRecipient, ListKind::kData, ListKind::kEndOfData};
+
+TempfailAction tempfail_action(const config::Config& config, std::string_view parameter,
+                               std::vector<config::Problem>& problems) {
+  const auto value = config.get(parameter);
+  if (value == "defer") return TempfailAction::kDefer;
+  if (value != "defer_if_permit") {
+    problems.push_back(config.problem_at(
+        parameter, "expected defer or defer_if_permit, not \"" + std::string(value) + "\""));
+  }
+  return TempfailAction::kDeferIfPermit;
+}
 
 int reply_code(const config::Config& config, std::string_view parameter,
                std::vector<config::Problem>& problems) {
@@ -510,6 +538,10 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
   Engine engine;
   engine.destinations_ = destinations;
   read_codes(config, engine.codes_, problems);
+  engine.unknown_helo_tempfail_action_ =
+      tempfail_action(config, "unknown_helo_hostname_tempfail_action", problems);
+  engine.unknown_address_tempfail_action_ =
+      tempfail_action(config, "unknown_address_tempfail_action", problems);
   engine.delay_reject_ = config.get_boolean("smtpd_delay_reject");
   engine.reject_unlisted_sender_ = config.get_boolean("smtpd_reject_unlisted_sender");
   engine.show_user_unknown_table_name_ = config.get_boolean("show_user_unknown_table_name");

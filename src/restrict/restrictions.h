@@ -15,8 +15,11 @@
 // session decides a RCPT or DATA. With smtpd_delay_reject = yes the session
 // runs the client, HELO and sender checks again at each RCPT.
 //
-// Not done here: DNS. The DNS-based restrictions are recognised, so configs
-// using them are valid, and evaluate to DUNNO with a one-time warning.
+// DNS: evaluation never waits. A restriction whose DNS answer is not in the
+// session's dns::AnswerSet yet notes the question and the check ends with
+// Verdict::pending(); the session rolls back the check's effects
+// (Effects::mark/roll_back), awaits the answers and runs the check again.
+// Each round answers at least one more question, so it ends.
 #pragma once
 
 #include <map>
@@ -37,6 +40,9 @@ namespace moat::restriction {
 // reply ("<x@y>: Recipient address rejected: ...") and what a bare
 // "type:name" table in the list checks.
 enum class ListKind { kClient, kHelo, kSender, kRecipient, kData, kEndOfData, kReverseClient };
+
+// reject_tempfail_action and its per-restriction variants.
+enum class TempfailAction { kDefer, kDeferIfPermit };
 
 // The checks, one per list parameter (kRecipient runs relay then recipient).
 enum class Check { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
@@ -101,11 +107,20 @@ class Engine {
   bool checks_pipelining() const { return checks_pipelining_; }
   bool has_list(Check check) const;
   const ReplyCodes& codes() const { return codes_; }
+  TempfailAction unknown_helo_tempfail_action() const { return unknown_helo_tempfail_action_; }
+  TempfailAction unknown_address_tempfail_action() const {
+    return unknown_address_tempfail_action_;
+  }
 
   // Evaluates one check. Events, headers and pending defer_if_permit are
   // added to `effects`. A check with no list is dunno; the HELO check
   // without a HELO name and the sender check without MAIL FROM are dunno.
   Verdict check(Check check, const Context& context, Effects& effects) const;
+
+  // Starts the DNS lookups every check of this client will need whatever
+  // it sends (reject_rbl_client and permit_dnswl_client zones), so they run
+  // while the session does other things.
+  void prefetch_client(std::string_view client_ip, dns::AnswerSet& answers) const;
 
   // reject_unlisted_recipient / smtpd_reject_unlisted_recipient: the reply
   // for an unknown local or virtual recipient, or dunno.
@@ -131,6 +146,8 @@ class Engine {
   friend struct Compiler;
 
   ReplyCodes codes_;
+  TempfailAction unknown_helo_tempfail_action_ = TempfailAction::kDeferIfPermit;
+  TempfailAction unknown_address_tempfail_action_ = TempfailAction::kDeferIfPermit;
   bool delay_reject_ = true;
   bool checks_pipelining_ = false;
   bool reject_unlisted_sender_ = false;  // smtpd_reject_unlisted_sender

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -18,6 +19,7 @@
 #include "deliver/queue_id.h"
 #include "log/log.h"
 #include "smtp/address.h"
+#include "smtp/client_name.h"
 #include "smtp/command.h"
 #include "smtp/data_decoder.h"
 
@@ -161,14 +163,20 @@ std::string rfc2822_date() {
   return buffer;
 }
 
+// The checks at RCPT with smtpd_delay_reject = yes; the last one alone without.
+constexpr restriction::Check kRcptChecks[] = {
+    restriction::Check::kClient, restriction::Check::kHelo, restriction::Check::kSender,
+    restriction::Check::kRecipient};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<const SmtpdConfig> config,
-          deliver::DeliveryService& delivery)
+          deliver::DeliveryService& delivery, std::shared_ptr<dns::Resolver> resolver)
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
         config_(std::move(config)),
-        delivery_(delivery) {}
+        delivery_(delivery),
+        dns_(std::move(resolver)) {}
 
   asio::awaitable<void> run();
 
@@ -190,9 +198,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // One handler per command; each queues exactly one reply.
-  void on_helo(const Command& command, bool extended);
-  void on_mail(const Command& command);
-  void on_rcpt(const Command& command);
+  asio::awaitable<void> on_helo(const Command& command, bool extended);
+  asio::awaitable<void> on_mail(const Command& command);
+  asio::awaitable<void> on_rcpt(const Command& command);
   asio::awaitable<void> on_data(const Command& command);
   asio::awaitable<void> on_bdat(const Command& command);
   void on_rset(const Command& command);
@@ -226,18 +234,25 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Restrictions: the facts of this session for the engine, the checks of
   // one request (stopping at the first reject), and their log lines.
-  restriction::Context restriction_context(restriction::Stage stage) const;
-  restriction::Verdict run_checks(std::initializer_list<restriction::Check> checks,
-                                  const restriction::Context& context,
-                                  restriction::Effects& effects);
+  restriction::Context restriction_context(restriction::Stage stage);
+  // One check, with the DNS answers it needs looked up (see restrictions.h).
+  asio::awaitable<restriction::Verdict> check(restriction::Check check,
+                                              const restriction::Context& context,
+                                              restriction::Effects& effects);
+  // (A span, not an initializer_list: GCC 12 cannot keep one in a coroutine frame.)
+  asio::awaitable<restriction::Verdict> run_checks(std::span<const restriction::Check> checks,
+                                                   const restriction::Context& context,
+                                                   restriction::Effects& effects);
+  // The client's name (reverse and forward DNS), before the banner.
+  asio::awaitable<void> look_up_client();
   // Logs the effects' events and, for a reject, the reject line; keeps the
   // sleep for the main loop. True when the verdict is a reject.
   bool conclude(const restriction::Verdict& verdict, restriction::Effects& effects,
                 std::string_view stage, const std::string* sender, std::string_view recipient);
   // smtpd_data_restrictions at DATA or the first BDAT, and
   // smtpd_end_of_data_restrictions; true when the message was refused.
-  bool data_rejected(std::string_view stage);
-  bool end_of_data_rejected();
+  asio::awaitable<bool> data_rejected(std::string_view stage);
+  asio::awaitable<bool> end_of_data_rejected();
 
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -254,6 +269,10 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::ip::address client_address_;
   std::string client_ip_;
   std::string client_name_ = "unknown";
+  std::string reverse_client_name_ = "unknown";
+  restriction::NameStatus client_name_status_ = restriction::NameStatus::kPerm;
+  restriction::NameStatus reverse_client_name_status_ = restriction::NameStatus::kPerm;
+  dns::AnswerSet dns_;  // the DNS answers this session's restrictions used
   bool client_in_mynetworks_ = false;
 
   std::string helo_;
@@ -436,13 +455,16 @@ void Session::log_whatsup(std::string_view action, std::string_view stage, std::
             protocol_, helo);
 }
 
-restriction::Context Session::restriction_context(restriction::Stage stage) const {
+restriction::Context Session::restriction_context(restriction::Stage stage) {
   restriction::Context context;
   context.stage = stage;
   context.client_address = client_address_;
   context.client_ip = client_ip_;
   context.client_name = client_name_;
-  context.reverse_client_name = client_name_;
+  context.reverse_client_name = reverse_client_name_;
+  context.client_name_status = client_name_status_;
+  context.reverse_client_name_status = reverse_client_name_status_;
+  context.dns = &dns_;
   context.helo = helo_;
   context.has_helo = !helo_.empty();
   context.sender = sender_;
@@ -453,19 +475,51 @@ restriction::Context Session::restriction_context(restriction::Stage stage) cons
   return context;
 }
 
-restriction::Verdict Session::run_checks(std::initializer_list<restriction::Check> checks,
-                                         const restriction::Context& context,
-                                         restriction::Effects& effects) {
-  for (const auto check : checks) {
+asio::awaitable<restriction::Verdict> Session::check(restriction::Check check,
+                                                     const restriction::Context& context,
+                                                     restriction::Effects& effects) {
+  // Each round answers at least one more DNS question; the bound is a
+  // safety net against a restriction that keeps asking.
+  constexpr int kMaxRounds = 64;
+  const auto mark = effects.mark();
+  for (int round = 0;; ++round) {
     auto verdict = config_->restrictions.check(check, context, effects);
-    if (verdict.is_reject()) return verdict;
+    if (!verdict.is_pending()) co_return verdict;
+    effects.roll_back(mark);
+    if (round == kMaxRounds || !dns_.has_needed()) {
+      log::warning("smtpd", "{}: restriction check still waits for DNS after {} rounds", client(),
+                   round + 1);
+      co_return restriction::Verdict::reject({451, "4.3.5", "Server configuration error"});
+    }
+    co_await dns_.fetch_needed();
   }
-  return restriction::Verdict::dunno();
+}
+
+asio::awaitable<restriction::Verdict> Session::run_checks(
+    std::span<const restriction::Check> checks, const restriction::Context& context,
+    restriction::Effects& effects) {
+  for (const auto one : checks) {
+    auto verdict = co_await check(one, context, effects);
+    if (verdict.is_reject()) co_return verdict;
+  }
+  co_return restriction::Verdict::dunno();
+}
+
+asio::awaitable<void> Session::look_up_client() {
+  if (!config_->peername_lookup) co_return;
+  auto names = co_await look_up_client_name(dns_, config_->hosts.get(), client_address_);
+  for (const auto& warning : names.warnings) log::warning("smtpd", "{}", warning);
+  client_name_ = std::move(names.name);
+  reverse_client_name_ = std::move(names.reverse_name);
+  client_name_status_ = names.name_status;
+  reverse_client_name_status_ = names.reverse_name_status;
 }
 
 bool Session::conclude(const restriction::Verdict& verdict, restriction::Effects& effects,
                        std::string_view stage, const std::string* sender,
                        std::string_view recipient) {
+  for (const auto& warning : effects.warnings) log::warning("smtpd", "{}", warning);
+  effects.warnings.clear();
   for (const auto& event : effects.events) {
     log_whatsup(event.action, stage, event.text, sender, recipient);
   }
@@ -505,21 +559,21 @@ void Session::reset_transaction() {
   transaction_effects_.clear();
 }
 
-void Session::on_helo(const Command& command, bool extended) {
+asio::awaitable<void> Session::on_helo(const Command& command, bool extended) {
   if (command.argument.empty()) {
-    return reply(501, "", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+    co_return reply(501, "", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
   }
   if (!config_->restrictions.delay_reject() &&
       config_->restrictions.has_list(restriction::Check::kHelo)) {
     // The name is what the check and its log lines see; a refused one is not kept.
     std::string previous = std::exchange(helo_, std::string(command.argument));
     restriction::Effects effects;
-    const auto verdict = config_->restrictions.check(
-        restriction::Check::kHelo, restriction_context(restriction::Stage::kHelo), effects);
+    const auto context = restriction_context(restriction::Stage::kHelo);
+    const auto verdict = co_await check(restriction::Check::kHelo, context, effects);
     const bool refused = conclude(verdict, effects, extended ? "EHLO" : "HELO", nullptr, {});
     if (refused) {
       helo_ = std::move(previous);
-      return;
+      co_return;
     }
     if (effects.defer_if_permit && !session_defer_if_permit_) {
       session_defer_if_permit_ = std::move(effects.defer_if_permit);
@@ -529,7 +583,7 @@ void Session::on_helo(const Command& command, bool extended) {
   helo_.assign(command.argument);
   protocol_ = extended ? "ESMTP" : "SMTP";
   pipelining_offered_ = extended;
-  if (!extended) return reply(250, "", config_->myhostname);
+  if (!extended) co_return reply(250, "", config_->myhostname);
   std::string text = config_->myhostname + "\nPIPELINING";
   if (config_->message_size_limit > 0) {
     text += fmt::format("\nSIZE {}", config_->message_size_limit);
@@ -556,15 +610,15 @@ PathArgument Session::parse_path(const Command& command, PathRole role, bool smt
   return path;
 }
 
-void Session::on_mail(const Command& command) {
+asio::awaitable<void> Session::on_mail(const Command& command) {
   if (config_->helo_required && helo_.empty()) {
-    return reply(503, "5.5.1", "Error: send HELO/EHLO first");
+    co_return reply(503, "5.5.1", "Error: send HELO/EHLO first");
   }
-  if (in_mail_) return reply(503, "5.5.1", "Error: nested MAIL command");
-  if (!command.has_from_to) return reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+  if (in_mail_) co_return reply(503, "5.5.1", "Error: nested MAIL command");
+  if (!command.has_from_to) co_return reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
   // The parser itself notices a SMTPUTF8 parameter of this MAIL command.
   auto path = parse_path(command, PathRole::kSender, false);
-  if (!path.ok) return;
+  if (!path.ok) co_return;
   bool smtputf8 = false;
   for (const auto& parameter : path.parameters) {
     const auto keyword = deliver::lowercase(parameter.keyword);
@@ -573,15 +627,15 @@ void Session::on_mail(const Command& command) {
       long long size = 0;
       const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
       if (error == std::errc::result_out_of_range) {
-        return reply(552, "5.3.4", "Message size exceeds file system imposed limit");
+        co_return reply(552, "5.3.4", "Message size exceeds file system imposed limit");
       }
       if (value.empty() || error != std::errc() || end != value.data() + value.size() || size < 0) {
-        return reply(501, "5.5.4", "Bad message size syntax");
+        co_return reply(501, "5.5.4", "Bad message size syntax");
       }
       if (config_->message_size_limit > 0 && size > config_->message_size_limit) {
         const Reply too_big{552, "5.3.4", "Message size exceeds fixed limit"};
         log_reject("MAIL", too_big.log_text(), &path.address, {});
-        return reply(too_big);
+        co_return reply(too_big);
       }
     } else if (keyword == "body" && (value == "7bit" || value == "8bitmime")) {
       // Content is stored as received either way.
@@ -590,11 +644,12 @@ void Session::on_mail(const Command& command) {
     } else if (keyword == "ret") {
       // DSN parameters are accepted as Postfix accepts them; moat sends no DSNs.
       if (value != "full" && value != "hdrs")
-        return reply(501, "5.5.4", "Bad RET parameter syntax");
+        co_return reply(501, "5.5.4", "Bad RET parameter syntax");
     } else if (keyword == "envid") {
-      if (!valid_xtext(parameter.value)) return reply(501, "5.5.4", "Bad ENVID parameter syntax");
+      if (!valid_xtext(parameter.value))
+        co_return reply(501, "5.5.4", "Bad ENVID parameter syntax");
     } else {
-      return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
+      co_return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
     }
   }
   transaction_effects_.clear();
@@ -603,11 +658,10 @@ void Session::on_mail(const Command& command) {
     auto context = restriction_context(restriction::Stage::kMail);
     context.sender = path.address;
     context.has_sender = true;
-    const auto verdict =
-        config_->restrictions.check(restriction::Check::kSender, context, transaction_effects_);
+    const auto verdict = co_await check(restriction::Check::kSender, context, transaction_effects_);
     if (conclude(verdict, transaction_effects_, "MAIL", &path.address, {})) {
       transaction_effects_.clear();
-      return;
+      co_return;
     }
     sender_defer_if_permit_ = std::move(transaction_effects_.defer_if_permit);
     transaction_effects_.defer_if_permit.reset();
@@ -619,21 +673,21 @@ void Session::on_mail(const Command& command) {
   reply(250, "2.1.0", "Ok");
 }
 
-void Session::on_rcpt(const Command& command) {
-  if (!in_mail_) return reply(503, "5.5.1", "Error: need MAIL command");
-  if (!command.has_from_to) return reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
+asio::awaitable<void> Session::on_rcpt(const Command& command) {
+  if (!in_mail_) co_return reply(503, "5.5.1", "Error: need MAIL command");
+  if (!command.has_from_to) co_return reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
   if (rcpt_count_ >= config_->recipient_limit) {
     reply(452, "4.5.3", "Error: too many recipients");
     last_reply_ok_ = true;  // Postfix's statistics count these as successful
-    return;
+    co_return;
   }
   auto path = parse_path(command, PathRole::kRecipient, smtputf8_);
-  if (!path.ok) return;
+  if (!path.ok) co_return;
   for (const auto& parameter : path.parameters) {
     const auto keyword = deliver::lowercase(parameter.keyword);
     if (keyword == "notify") {
       if (valid_notify(parameter.value)) continue;
-      return reply(501, "5.5.4", "Error: Bad NOTIFY parameter syntax");
+      co_return reply(501, "5.5.4", "Error: Bad NOTIFY parameter syntax");
     }
     if (keyword == "orcpt") {
       const auto semicolon = parameter.value.find(';');
@@ -641,9 +695,9 @@ void Session::on_rcpt(const Command& command) {
           valid_xtext(parameter.value.substr(semicolon + 1))) {
         continue;
       }
-      return reply(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
+      co_return reply(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
     }
-    return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
+    co_return reply(555, "5.5.4", fmt::format("Unsupported option: {}", option_text(parameter)));
   }
   const auto resolved = config_->destinations.resolve(path.address);
   auto context = restriction_context(restriction::Stage::kRcpt);
@@ -655,14 +709,11 @@ void Session::on_rcpt(const Command& command) {
     restriction::Effects effects;
     effects.defer_if_permit =
         session_defer_if_permit_ ? session_defer_if_permit_ : sender_defer_if_permit_;
-    using restriction::Check;
+    const std::span<const restriction::Check> checks(kRcptChecks);
     auto verdict =
-        engine.delay_reject()
-            ? run_checks({Check::kClient, Check::kHelo, Check::kSender, Check::kRecipient}, context,
-                         effects)
-            : run_checks({Check::kRecipient}, context, effects);
+        co_await run_checks(engine.delay_reject() ? checks : checks.last(1), context, effects);
     verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
-    if (conclude(verdict, effects, "RCPT", &sender_, path.address)) return;
+    if (conclude(verdict, effects, "RCPT", &sender_, path.address)) co_return;
     for (auto& header : effects.prepend) {
       if (std::ranges::find(transaction_effects_.prepend, header) ==
           transaction_effects_.prepend.end()) {
@@ -677,13 +728,13 @@ void Session::on_rcpt(const Command& command) {
   };
   if (config_->reject_unlisted_recipient) {
     if (auto verdict = engine.unlisted_recipient(context); verdict.is_reject()) {
-      return reject(verdict.reply);
+      co_return reject(verdict.reply);
     }
   }
   auto expansion = config_->destinations.expand(resolved);
   if (!expansion.error.empty()) {
     log::warning("smtpd", "{}: recipient <{}>: {}", client(), path.address, expansion.error);
-    return reject({451, "4.3.0", fmt::format("<{}>: Temporary lookup failure", path.address)});
+    co_return reject({451, "4.3.0", fmt::format("<{}>: Temporary lookup failure", path.address)});
   }
   if (queue_id_.empty()) {
     queue_id_ = deliver::new_queue_id(config_->long_queue_ids);
@@ -751,33 +802,33 @@ asio::awaitable<void> Session::finish_message(std::string& content, size_t size,
   reply(250, "2.0.0", fmt::format("Ok: {}queued as {}", ok_prefix, queue_id_));
 }
 
-bool Session::data_rejected(std::string_view stage) {
-  if (!config_->restrictions.has_list(restriction::Check::kData)) return false;
+asio::awaitable<bool> Session::data_rejected(std::string_view stage) {
+  if (!config_->restrictions.has_list(restriction::Check::kData)) co_return false;
   auto context = restriction_context(restriction::Stage::kData);
   // Postfix names the recipient only when there is exactly one.
   const std::string_view recipient =
       rcpt_count_ == 1 ? std::string_view(envelope_.recipients.front().original) : "";
   context.recipient = recipient;
   restriction::Effects effects;
-  auto verdict = config_->restrictions.check(restriction::Check::kData, context, effects);
+  auto verdict = co_await check(restriction::Check::kData, context, effects);
   verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
-  if (conclude(verdict, effects, stage, &sender_, recipient)) return true;
+  if (conclude(verdict, effects, stage, &sender_, recipient)) co_return true;
   for (auto& header : effects.prepend) transaction_effects_.prepend.push_back(std::move(header));
   transaction_effects_.discard = transaction_effects_.discard || effects.discard;
-  return false;
+  co_return false;
 }
 
-bool Session::end_of_data_rejected() {
-  if (!config_->restrictions.has_list(restriction::Check::kEndOfData)) return false;
+asio::awaitable<bool> Session::end_of_data_rejected() {
+  if (!config_->restrictions.has_list(restriction::Check::kEndOfData)) co_return false;
   auto context = restriction_context(restriction::Stage::kEndOfData);
   const std::string_view recipient =
       rcpt_count_ == 1 ? std::string_view(envelope_.recipients.front().original) : "";
   context.recipient = recipient;
   restriction::Effects effects;
-  auto verdict = config_->restrictions.check(restriction::Check::kEndOfData, context, effects);
+  auto verdict = co_await check(restriction::Check::kEndOfData, context, effects);
   verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
   transaction_effects_.discard = transaction_effects_.discard || effects.discard;
-  return conclude(verdict, effects, "END-OF-MESSAGE", &sender_, recipient);
+  co_return conclude(verdict, effects, "END-OF-MESSAGE", &sender_, recipient);
 }
 
 asio::awaitable<void> Session::on_data(const Command& command) {
@@ -787,7 +838,7 @@ asio::awaitable<void> Session::on_data(const Command& command) {
     co_return reply(554, "5.5.1", "Error: no valid recipients");
   }
   log_improper_pipelining();
-  if (data_rejected("DATA")) co_return;
+  if (co_await data_rejected("DATA")) co_return;
   reply(354, "", "End data with <CR><LF>.<CR><LF>");
   if (!co_await flush()) {
     closing_ = true;
@@ -816,7 +867,7 @@ asio::awaitable<void> Session::on_data(const Command& command) {
                "bare <LF> received", &sender_, envelope_.recipients.front().original);
     reply_bare_lf();
     closing_ = decoder.state() == DataDecoder::State::kBareLf;
-  } else if (!decoder.size_exceeded() && end_of_data_rejected()) {
+  } else if (!decoder.size_exceeded() && co_await end_of_data_rejected()) {
     // refused by smtpd_end_of_data_restrictions: nothing delivered
   } else {
     co_await finish_message(decoder.content(), decoder.size(), decoder.size_exceeded(), "");
@@ -851,7 +902,7 @@ asio::awaitable<void> Session::on_bdat(const Command& command) {
   // apply (their reply waits until the chunk has been read).
   const bool first_chunk = rcpt_count_ > 0 && bdat_size_ == 0 && !bdat_started_;
   bdat_started_ = bdat_started_ || rcpt_count_ > 0;
-  const bool refused = first_chunk && data_rejected("BDAT");
+  const bool refused = first_chunk && co_await data_rejected("BDAT");
   const bool accept = rcpt_count_ > 0 && !refused;
   // Read (or skip) exactly `count` bytes.
   size_t left = count;
@@ -891,7 +942,7 @@ asio::awaitable<void> Session::on_bdat(const Command& command) {
   }
   if (!last) co_return reply(250, "2.0.0", fmt::format("Ok: {} bytes", count));
   if (!bdat_content_.empty() && bdat_content_.back() != '\n') bdat_content_ += '\n';
-  if (!bdat_too_big_ && end_of_data_rejected()) {
+  if (!bdat_too_big_ && co_await end_of_data_rejected()) {
     reset_transaction();
     co_return;
   }
@@ -948,6 +999,9 @@ asio::awaitable<void> Session::run() {
   client_in_mynetworks_ = config_->mynetworks.contains(client_address_);
   socket_.set_option(tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
+  // DNS block list lookups run while the client's name is looked up.
+  config_->restrictions.prefetch_client(client_ip_, dns_);
+  co_await look_up_client();
   log::info("smtpd", "connect from {}", client());
 
   // A client that talks before the banner is pipelining without permission.
@@ -960,8 +1014,8 @@ asio::awaitable<void> Session::run() {
   if (!config_->restrictions.delay_reject() &&
       config_->restrictions.has_list(restriction::Check::kClient)) {
     restriction::Effects effects;
-    const auto verdict = config_->restrictions.check(
-        restriction::Check::kClient, restriction_context(restriction::Stage::kConnect), effects);
+    const auto context = restriction_context(restriction::Stage::kConnect);
+    const auto verdict = co_await check(restriction::Check::kClient, context, effects);
     // Refused: the reply replaces the banner and every later command but
     // QUIT gets 503, as in Postfix.
     access_denied_ = greeted = conclude(verdict, effects, "CONNECT", nullptr, {});
@@ -1018,16 +1072,16 @@ asio::awaitable<void> Session::run() {
       if (denied) reply(503, "5.7.0", fmt::format("Error: access denied for {}", client()));
       switch (denied ? Verb::kUnknown : command.verb) {
         case Verb::kEhlo:
-          on_helo(command, true);
+          co_await on_helo(command, true);
           break;
         case Verb::kHelo:
-          on_helo(command, false);
+          co_await on_helo(command, false);
           break;
         case Verb::kMail:
-          on_mail(command);
+          co_await on_mail(command);
           break;
         case Verb::kRcpt:
-          on_rcpt(command);
+          co_await on_rcpt(command);
           break;
         case Verb::kData:
           co_await on_data(command);
@@ -1089,8 +1143,10 @@ asio::awaitable<void> Session::run() {
 }  // namespace
 
 asio::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const SmtpdConfig> config,
-                                  deliver::DeliveryService& delivery) {
-  auto session = std::make_shared<Session>(std::move(socket), std::move(config), delivery);
+                                  deliver::DeliveryService& delivery,
+                                  std::shared_ptr<dns::Resolver> resolver) {
+  auto session = std::make_shared<Session>(std::move(socket), std::move(config), delivery,
+                                           std::move(resolver));
   co_await session->run();
 }
 

@@ -11,13 +11,16 @@
 #include <asio/ip/tcp.hpp>
 
 #include "deliver/delivery.h"
+#include "dns/resolver.h"
 #include "smtp/smtpd_config.h"
 
 namespace moat::smtp {
 
 // Runs the session to its end; never throws for anything the client does.
+// `resolver` is the worker thread's (see dns/resolver.h); null: no DNS.
 asio::awaitable<void> run_session(asio::ip::tcp::socket socket,
                                   std::shared_ptr<const SmtpdConfig> config,
-                                  deliver::DeliveryService& delivery);
+                                  deliver::DeliveryService& delivery,
+                                  std::shared_ptr<dns::Resolver> resolver);
 
 }  // namespace moat::smtp

@@ -76,6 +76,20 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
     problems.push_back(
         config.problem_at("moat_delivery_sync", "bad value \"" + sync + "\": use syncfs or fsync"));
   }
+  smtpd->peername_lookup = config.get_boolean("smtpd_peername_lookup");
+  smtpd->dns.servers = config.get_list("moat_dns_servers");
+  if (auto why = dns::Resolver::check_servers(smtpd->dns.servers); !why.empty()) {
+    problems.push_back(config.problem_at("moat_dns_servers", why));
+  }
+  smtpd->dns.timeout = std::max<std::chrono::milliseconds>(config.get_time("moat_dns_timeout"),
+                                                           std::chrono::milliseconds(100));
+  smtpd->dns.tries =
+      static_cast<int>(std::clamp<long long>(config.get_integer("moat_dns_tries"), 1, 10));
+  smtpd->dns.cache_entries =
+      static_cast<size_t>(std::max<long long>(config.get_integer("moat_dns_cache_size"), 0));
+  if (const auto& path = config.get("moat_dns_hosts_file"); !path.empty()) {
+    smtpd->hosts = dns::HostsFile::load(path);
+  }
   if (smtpd->myhostname.empty())
     problems.push_back(config.problem_at("myhostname", "empty host name"));
 

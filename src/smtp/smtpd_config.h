@@ -13,6 +13,8 @@
 #include "config/config.h"
 #include "deliver/destinations.h"
 #include "deliver/maildir.h"
+#include "dns/hosts_file.h"
+#include "dns/resolver.h"
 #include "net/cidr.h"
 #include "restrict/restrictions.h"
 
@@ -53,6 +55,9 @@ struct SmtpdConfig {
   int unknown_virtual_mailbox_reject_code = 550;
   std::string reject_footer;
   deliver::SyncMethod delivery_sync = deliver::SyncMethod::kSyncfs;
+  bool peername_lookup = true;                  // smtpd_peername_lookup
+  dns::Options dns;                             // moat_dns_*: each worker's resolver
+  std::shared_ptr<const dns::HostsFile> hosts;  // moat_dns_hosts_file; null: DNS only
 
   net::NetworkList mynetworks;
   net::NetworkList bare_newline_exclusions;

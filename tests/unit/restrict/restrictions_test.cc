@@ -1,5 +1,6 @@
 #include "restrict/restrictions.h"
 
+#include "dns/answer_set.h"
 #include "restrict/evaluation.h"
 
 #include <gtest/gtest.h>
@@ -74,7 +75,32 @@ class RestrictionsTest : public ::testing::Test {
     c.has_sender = true;
     c.recipient = recipient_;
     c.resolved_recipient = &resolved_;
+    c.client_name_status = NameStatus::kOk;
+    c.reverse_client_name_status = NameStatus::kOk;
+    c.dns = &answers_;
     return c;
+  }
+
+  // Sets the answer of every type asked about `name` to `status` (A records
+  // for kOk), as if looked up.
+  void answer(const std::string& name, dns::Type type, dns::Status status,
+              std::vector<dns::Record> records = {}) {
+    dns::Answer a;
+    a.status = status;
+    a.records = std::move(records);
+    if (status == dns::Status::kTempFail) a.error = "SERVFAIL";
+    answers_.put(name, type, std::move(a));
+  }
+  void no_such_name(const std::string& name) {
+    for (auto type : {dns::Type::kA, dns::Type::kAAAA, dns::Type::kMX}) {
+      answer(name, type, dns::Status::kNxDomain);
+    }
+  }
+  static dns::Record mx(std::string target) {
+    dns::Record r;
+    r.type = dns::Type::kMX;
+    r.target = std::move(target);
+    return r;
   }
 
   // The decision at RCPT as the session makes it with smtpd_delay_reject = yes.
@@ -83,7 +109,7 @@ class RestrictionsTest : public ::testing::Test {
     Verdict verdict;
     for (auto check : {Check::kClient, Check::kHelo, Check::kSender, Check::kRecipient}) {
       verdict = engine_.check(check, c, effects_);
-      if (verdict.is_reject()) break;
+      if (verdict.is_reject() || verdict.is_pending()) return verdict;
     }
     return Engine::apply_defer_if_permit(verdict, effects_);
   }
@@ -102,6 +128,7 @@ class RestrictionsTest : public ::testing::Test {
   deliver::Destinations destinations_;
   Engine engine_;
   Effects effects_;
+  dns::AnswerSet answers_;  // no resolver: tests put() every answer
   std::string recipient_, sender_, helo_;
   deliver::ResolvedAddress resolved_;
 };
@@ -491,15 +518,120 @@ TEST_F(RestrictionsTest, PermitInetInterfacesAndSasl) {
   EXPECT_TRUE(decide(rcpt("root@localhost")).is_reject());
 }
 
-TEST_F(RestrictionsTest, DnsBasedRestrictionsAreValidAndDunno) {
+TEST_F(RestrictionsTest, DnsBasedRestrictionsAreValid) {
   load(
       "smtpd_client_restrictions = reject_rbl_client zen.example, reject_unknown_client_hostname,"
-      " permit_dnswl_client list.example\n"
+      " permit_dnswl_client list.example, reject_unknown_reverse_client_hostname\n"
+      "smtpd_helo_restrictions = reject_unknown_helo_hostname, reject_rhsbl_helo rhs.example\n"
       "smtpd_recipient_restrictions = reject_unknown_recipient_domain, check_policy_service "
-      "inet:127.0.0.1:10023, reject_unauth_destination\n");
+      "inet:127.0.0.1:10023, reject_unknown_sender_domain, reject_unauth_destination\n");
   ASSERT_FALSE(has_error()) << problem_text();
-  EXPECT_FALSE(decide(rcpt("root@localhost")).is_reject());
-  EXPECT_TRUE(decide(rcpt("x@remote.test")).is_reject());
+}
+
+TEST_F(RestrictionsTest, UnknownClientHostnameUsesTheNameStatus) {
+  load("smtpd_client_restrictions = reject_unknown_client_hostname\n");
+  auto c = rcpt("root@localhost");
+  EXPECT_TRUE(decide(c).is_dunno());
+  c.client_name_status = NameStatus::kForged;
+  EXPECT_EQ(reply_of(decide(c)),
+            "450 4.7.25 Client host rejected: cannot find your hostname, [198.51.100.7]");
+  load("unknown_client_reject_code = 550\nsmtpd_client_restrictions = reject_unknown_client\n");
+  c = rcpt("root@localhost");
+  c.client_name_status = NameStatus::kPerm;
+  EXPECT_EQ(reply_of(decide(c)),
+            "550 5.7.25 Client host rejected: cannot find your hostname, [198.51.100.7]");
+  // A temporary DNS failure never refuses for good.
+  c.client_name_status = NameStatus::kTemp;
+  EXPECT_EQ(reply_of(decide(c)),
+            "450 4.7.25 Client host rejected: cannot find your hostname, [198.51.100.7]");
+}
+
+TEST_F(RestrictionsTest, UnknownReverseClientHostnameOnlyNeedsAPtr) {
+  load(
+      "unknown_client_reject_code = 554\n"
+      "smtpd_client_restrictions = reject_unknown_reverse_client_hostname\n");
+  auto c = rcpt("root@localhost");
+  c.client_name_status = NameStatus::kForged;  // a PTR that does not resolve back is enough
+  EXPECT_TRUE(decide(c).is_dunno());
+  c.reverse_client_name_status = NameStatus::kPerm;
+  EXPECT_EQ(reply_of(decide(c)),
+            "554 5.7.1 Client host rejected: cannot find your reverse hostname, [198.51.100.7]");
+  c.reverse_client_name_status = NameStatus::kTemp;
+  EXPECT_EQ(reply_of(decide(c)),
+            "450 4.7.1 Client host rejected: cannot find your reverse hostname, [198.51.100.7]");
+}
+
+TEST_F(RestrictionsTest, UnknownHeloHostnameAsksDnsThenDecides) {
+  load("smtpd_helo_restrictions = reject_unknown_helo_hostname\n");
+  auto c = rcpt("root@localhost", "s@client.test", "nx.example");
+  EXPECT_TRUE(decide(c).is_pending());
+  EXPECT_TRUE(answers_.has_needed());
+  no_such_name("nx.example");
+  EXPECT_EQ(reply_of(decide(c)), "450 4.7.1 <nx.example>: Helo command rejected: Host not found");
+
+  c = rcpt("root@localhost", "s@client.test", "host.example");
+  answer("host.example", dns::Type::kA, dns::Status::kOk, {dns::Record{}});
+  answer("host.example", dns::Type::kAAAA, dns::Status::kNoData);
+  answer("host.example", dns::Type::kMX, dns::Status::kNoData);
+  EXPECT_TRUE(decide(c).is_dunno());
+
+  // An address literal is checked for syntax only.
+  c = rcpt("root@localhost", "s@client.test", "[192.0.2.1]");
+  EXPECT_TRUE(decide(c).is_dunno());
+  c = rcpt("root@localhost", "s@client.test", "[192.0.2.300]");
+  EXPECT_EQ(reply_of(decide(c)),
+            "501 5.5.2 <[192.0.2.300]>: Helo command rejected: invalid ip address");
+}
+
+TEST_F(RestrictionsTest, UnknownHeloHostnameTemporaryFailureFollowsTheTempfailAction) {
+  load(
+      "unknown_hostname_reject_code = 550\nsmtpd_helo_restrictions = "
+      "reject_unknown_helo_hostname\n");
+  auto c = rcpt("root@localhost", "s@client.test", "flaky.example");
+  for (auto type : {dns::Type::kA, dns::Type::kAAAA, dns::Type::kMX}) {
+    answer("flaky.example", type, dns::Status::kTempFail);
+  }
+  // defer_if_permit: the 450 waits for a later permit, a later reject wins.
+  EXPECT_EQ(reply_of(decide(c)),
+            "450 4.7.1 <flaky.example>: Helo command rejected: Host not found");
+  ASSERT_EQ(effects_.warnings.size(), 1u);
+  EXPECT_EQ(effects_.warnings[0], "flaky.example: address or MX lookup error: SERVFAIL");
+  load(
+      "unknown_helo_hostname_tempfail_action = defer\n"
+      "smtpd_helo_restrictions = reject_unknown_helo_hostname, permit\n");
+  effects_ = {};
+  EXPECT_EQ(reply_of(engine_.check(Check::kHelo, c, effects_)),
+            "450 4.7.1 <flaky.example>: Helo command rejected: Host not found");
+}
+
+TEST_F(RestrictionsTest, UnknownSenderAndRecipientDomains) {
+  load(
+      "unknown_address_reject_code = 554\nsmtpd_relay_restrictions =\n"
+      "smtpd_recipient_restrictions = reject_unknown_sender_domain, "
+      "reject_unknown_recipient_domain, permit_mynetworks, reject_unauth_destination\n");
+  no_such_name("nx.example");
+  auto c = rcpt("root@localhost", "s@nx.example");
+  EXPECT_EQ(reply_of(decide(c)),
+            "554 5.1.8 <s@nx.example>: Sender address rejected: Domain not found");
+
+  answer("nullmx.example", dns::Type::kMX, dns::Status::kOk, {mx("")});
+  answer("nullmx.example", dns::Type::kA, dns::Status::kNoData);
+  answer("nullmx.example", dns::Type::kAAAA, dns::Status::kNoData);
+  c = rcpt("root@localhost", "s@nullmx.example");
+  EXPECT_EQ(reply_of(decide(c)),
+            "550 5.7.27 <s@nullmx.example>: Sender address rejected: Domain nullmx.example does "
+            "not accept mail (nullMX)");
+  c = rcpt("x@nullmx.example", "s@localhost");
+  EXPECT_EQ(reply_of(decide(c)),
+            "556 5.1.10 <x@nullmx.example>: Recipient address rejected: Domain nullmx.example "
+            "does not accept mail (nullMX)");
+  c = rcpt("x@nx.example", "s@localhost");
+  EXPECT_EQ(reply_of(decide(c)),
+            "554 5.1.2 <x@nx.example>: Recipient address rejected: Domain not found");
+  // Local domains and address literals are never looked up.
+  c = rcpt("root@localhost", "s@[192.0.2.1]");
+  EXPECT_TRUE(decide(c).is_dunno());
+  EXPECT_FALSE(answers_.has_needed());
 }
 
 TEST_F(RestrictionsTest, ConfigErrors) {
