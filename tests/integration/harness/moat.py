@@ -22,6 +22,13 @@ stop() sends SIGTERM, waits up to 10 s, then SIGKILLs; it returns the exit
 code. Leaving the `with` block also fails (MoatFailure) when moat did not
 exit 0 or when its stderr holds an AddressSanitizer/UBSan/LeakSanitizer
 report, so every test that uses a sanitizer build checks for them for free.
+
+DNS is hermetic, like PostfixServer's: with dns=NsdServer, moat asks that NSD
+(moat_dns_servers = nsd.server, moat_dns_timeout = 1s, moat_dns_tries = 1)
+and reads tests/fixtures/dns/hosts first (moat_dns_hosts_file), as Postfix
+does through glibc; with dns=None, moat_dns_servers is 127.0.0.1:PORT where
+nothing listens (lookups fail at once) and moat_dns_hosts_file is empty (so
+127.0.0.1 stays unknown[127.0.0.1]). The caller's params override both.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,8 +51,10 @@ from .postfix import (
     VIRTUAL_DOMAIN,
     aliases_text,
     format_main_cf,
+    free_port,
     write_vmailbox,
 )
+from .nsd import HOSTS_FILE
 from .server_files import ServerFiles
 from .smtp import RawClient
 
@@ -85,7 +95,10 @@ class MoatServer(ServerFiles):
         keep_dir: bool = False,
         nofile: int | None = None,
         env: Mapping[str, str] | None = None,
+        dns=None,
     ):
+        self.dns = dns  # an NsdServer (its .server), or None: no DNS at all
+        self._dead_dns: str | None = None
         self.binary = os.path.abspath(binary or default_moat_binary())
         self.params = dict(params or {})
         self.aliases = DEFAULT_ALIASES if aliases is None else aliases
@@ -121,6 +134,7 @@ class MoatServer(ServerFiles):
             "mydestination": "localhost, $myhostname",
             "mynetworks": "127.0.0.0/8",
         }
+        base.update(self.dns_params())
         if self.virtual_users:
             base.update(
                 {
@@ -131,6 +145,23 @@ class MoatServer(ServerFiles):
             )
         base.update(self.params)
         return {k: v for k, v in base.items() if v is not None}
+
+    def dns_params(self) -> dict:
+        if self.dns is not None:
+            return {
+                "moat_dns_servers": self.dns.server,
+                "moat_dns_timeout": "1s",
+                "moat_dns_tries": "1",
+                "moat_dns_hosts_file": HOSTS_FILE,
+            }
+        if self._dead_dns is None:  # a UDP port nothing listens on (ICMP unreachable)
+            self._dead_dns = f"127.0.0.1:{free_port_udp()}"
+        return {
+            "moat_dns_servers": self._dead_dns,
+            "moat_dns_timeout": "1s",
+            "moat_dns_tries": "1",
+            "moat_dns_hosts_file": "",
+        }
 
     def write_config(self) -> None:
         with open(self.main_cf, "w") as f:
@@ -314,6 +345,19 @@ class MoatServer(ServerFiles):
 
     def connect(self, timeout: float = 10.0, source: str | None = None) -> RawClient:
         return RawClient(self.host, self.port, timeout=timeout, source=source)
+
+
+def free_port_udp(host: str = "127.0.0.1") -> int:
+    """A UDP port (also free for TCP) that was free a moment ago."""
+    for _ in range(50):
+        port = free_port(host)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback UDP port")
 
 
 def proc_status_kb(pid: int, field: str) -> int | None:
