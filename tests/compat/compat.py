@@ -18,7 +18,15 @@ scenario). From the command line:
         # Postfix alone: its replies, and whether the => expectations hold
     /usr/bin/python3 tests/compat/compat.py --show --moat [FILE[:SCENARIO] ...]
         # both side by side ("!" code differs, "~" only the text, "=" documented)
+    /usr/bin/python3 tests/compat/compat.py --show path/to/FILE.compat.draft[:SCENARIO]
+        # a file outside the suite (a draft), by its path
+    /usr/bin/python3 tests/compat/compat.py --show --log [--moat] [...]
+        # also each server's maillog lines for each scenario's session
     /usr/bin/python3 tests/compat/compat.py --list
+
+A file with a [dns] section needs the test DNS world (tests/fixtures/dns/):
+the Runner starts one harness.NsdServer, shared by every such file, and gives
+it to both servers (PostfixServer(dns=...) and MoatServer(dns=...)).
 
 The running and reporting helpers come from tests/integration/test_differential.py
 (server pools, factories, COMMON settings, side-by-side report).
@@ -33,6 +41,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import unittest
 from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,7 +50,8 @@ INTEGRATION = os.path.join(os.path.dirname(HERE), "integration")
 if INTEGRATION not in sys.path:
     sys.path.insert(0, INTEGRATION)
 
-from harness import RawClient, Reply, data_body  # noqa: E402
+from harness import MoatServer, NsdServer, PostfixServer, RawClient, Reply, data_body  # noqa: E402
+from harness import default_moat_binary, nsd_available  # noqa: E402
 from harness.smtp import CLOSED  # noqa: E402
 import test_differential as td  # noqa: E402
 
@@ -139,10 +150,11 @@ class CompatFile:
     tables: dict  # name -> text
     scenarios: list
     header: str = ""
+    dns: bool = False  # a [dns] section: needs the test DNS world (NsdServer)
 
 
 _EXPECT = re.compile(r"\s+=>\s+([2-5][0-9][0-9])(?:\s+([245]\.[0-9]{1,3}\.[0-9]{1,3}))?\s*$")
-_SECTION = re.compile(r"^\[(main\.cf|table\s+[\w.-]+|scenario\s+[\w-]+)\]\s*$")
+_SECTION = re.compile(r"^\[(main\.cf|dns|table\s+[\w.-]+|scenario\s+[\w-]+)\]\s*$")
 
 
 def _split_expect(text: str):
@@ -174,7 +186,7 @@ def _main_cf_lines(lines: list[tuple[int, str]], where: str) -> dict:
 
 def parse_file(path: str) -> CompatFile:
     base = os.path.basename(path)
-    name = base[: -len(".compat")] if base.endswith(".compat") else base
+    name = re.sub(r"\.compat(\.draft)?$", "", base)
     with open(path, encoding="utf-8") as f:
         raw = f.read().split("\n")
     sections: list[tuple[str, int, list]] = []
@@ -195,9 +207,15 @@ def parse_file(path: str) -> CompatFile:
     main_cf: dict = {}
     tables: dict = {}
     scenarios: list = []
+    dns = False
     for title, lineno, body in sections:
         if title == "main.cf":
             main_cf.update(_main_cf_lines(body, path))
+        elif title == "dns":
+            dns = True
+            for i, line in body:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    raise FormatError(f"{path}:{i}: [dns] takes only comments: {line!r}")
         elif title.startswith("table"):
             tname = title.split(None, 1)[1]
             text = [line for _, line in body]
@@ -214,7 +232,7 @@ def parse_file(path: str) -> CompatFile:
         if not any(f"{TABLES}/{tname}" in v for v in main_cf.values()) and not any(
                 f"{TABLES}/{tname}" in v for s in scenarios for v in s.params.values()):
             raise FormatError(f"{path}: [table {tname}] is not used as {TABLES}/{tname} in main.cf")
-    return CompatFile(path, name, main_cf, tables, scenarios, "\n".join(header))
+    return CompatFile(path, name, main_cf, tables, scenarios, "\n".join(header), dns)
 
 
 def _parse_scenario(path: str, fname: str, sname: str, lineno: int, body) -> Scenario:
@@ -351,6 +369,18 @@ class TableDir:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def session_log(server, before: int, timeout: float = 5.0) -> list[str]:
+    """The maillog lines a session added after offset `before`, up to its
+    `disconnect from` line (bounded wait), without their timestamp/host prefix."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = server.log()[before:]
+        if "disconnect from" in text or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    return [re.sub(r"^\w{3} [ \d]\d [\d:]{8} \S+ ", "", line) for line in text.splitlines()]
+
+
 def params_for(cfile: CompatFile, scenario: Scenario, tables: TableDir) -> dict:
     return tables.expand({**td.COMMON, **cfile.main_cf, **scenario.params})
 
@@ -481,14 +511,48 @@ def report(scenario: Scenario, expected: list[Reply], actual: list[Reply] | None
 # ---------------------------------------------------------------------------
 # a run of many scenarios, sharing servers
 
+def postfix_factory(nsd):
+    return lambda params: PostfixServer(params=params, aliases=td.ALIASES,
+                                        virtual_users=td.VIRTUAL_USERS, dns=nsd)
+
+
+def moat_factory(nsd):
+    return lambda params: MoatServer(default_moat_binary(), params=params, aliases=td.ALIASES,
+                                     virtual_users=td.VIRTUAL_USERS, dns=nsd)
+
+
 class Runner:
-    """Servers per distinct main.cf (td.ServerPool), one table directory per file."""
+    """Servers per distinct main.cf (td.ServerPool), one table directory per
+    file. Files with [dns] get servers from their own pools, pointed at one
+    NsdServer that is started on first use and shared."""
 
     def __init__(self, with_moat: bool = True):
         self.postfix = td.ServerPool(td.postfix_factory)
         self.moat = td.ServerPool(td.moat_factory) if with_moat else None
+        self.nsd: NsdServer | None = None
+        self.dns_postfix: td.ServerPool | None = None
+        self.dns_moat: td.ServerPool | None = None
         self.tables: dict = {}
         self.failed_start: dict = {}  # (server kind, params key) -> message
+        self.capture_log = False  # --log: keep each run's maillog lines
+        self.session_log: dict = {}  # server kind -> the last run's log lines
+
+    def _start_dns(self) -> None:
+        if self.nsd is None:
+            why = nsd_available()
+            if why:  # the unittest entry point reports the scenario as skipped
+                raise unittest.SkipTest(f"the test DNS world is not available: {why}")
+            self.nsd = NsdServer().start()
+            self.dns_postfix = td.ServerPool(postfix_factory(self.nsd))
+            self.dns_moat = td.ServerPool(moat_factory(self.nsd))
+
+    def pool(self, cfile: CompatFile, server_kind: str):
+        if cfile.dns:
+            self._start_dns()
+            if server_kind == "postfix":
+                return self.dns_postfix
+            return self.dns_moat if self.moat is not None else None
+        return self.postfix if server_kind == "postfix" else self.moat
 
     def table_dir(self, cfile: CompatFile) -> TableDir:
         if cfile.path not in self.tables:
@@ -507,9 +571,12 @@ class Runner:
 
     def run(self, cfile: CompatFile, scenario: Scenario, server_kind: str) -> list[Reply]:
         params = params_for(cfile, scenario, self.table_dir(cfile))
-        pool = self.postfix if server_kind == "postfix" else self.moat
-        server = self._server(pool, server_kind, params)
+        pool = self.pool(cfile, server_kind)
+        server = self._server(pool, server_kind + (" (dns)" if cfile.dns else ""), params)
+        before = len(server.log()) if self.capture_log else 0
         replies = converse(server, scenario)
+        if self.capture_log:
+            self.session_log[server_kind] = session_log(server, before)
         if server_kind == "moat":
             report_text, alive = server.sanitizer_report(), server.running()
             if report_text or not alive:
@@ -547,15 +614,21 @@ class Runner:
 
     def close(self) -> None:
         try:
-            if self.moat:
-                self.moat.close()
+            for pool in (self.moat, self.dns_moat):
+                if pool:
+                    pool.close()
         finally:
             try:
-                self.postfix.close()
+                for pool in (self.postfix, self.dns_postfix):
+                    if pool:
+                        pool.close()
             finally:
                 for t in self.tables.values():
                     t.close()
                 self.tables.clear()
+                if self.nsd is not None:
+                    self.nsd.stop()
+                    self.nsd = None
 
 
 # ---------------------------------------------------------------------------
@@ -570,13 +643,33 @@ def select(files: list[CompatFile], names: list[str]) -> list[tuple[CompatFile, 
     return chosen
 
 
-def show(names: list[str], with_moat: bool) -> int:
+def files_and_names(args: list[str]) -> tuple[list[CompatFile], list[str]]:
+    """The suite's files plus any named by path (PATH or PATH:SCENARIO, e.g. a
+    .compat.draft), and the names to select (a path selects its whole file)."""
     files = load_files()
+    known = {os.path.realpath(f.path) for f in files}
+    names = []
+    for arg in args:
+        path, _, scenario = arg.partition(":") if not os.path.exists(arg) else (arg, "", "")
+        if os.path.isfile(path):
+            cfile = parse_file(path)
+            if os.path.realpath(path) not in known:
+                files.append(cfile)
+                known.add(os.path.realpath(path))
+            names.append(f"{cfile.name}:{scenario}" if scenario else cfile.name)
+        else:
+            names.append(arg)
+    return files, names
+
+
+def show(args: list[str], with_moat: bool, with_log: bool = False) -> int:
+    files, names = files_and_names(args)
     chosen = select(files, names)
     if not chosen:
         print(f"no scenario matches {names}", file=sys.stderr)
         return 2
     runner = Runner(with_moat)
+    runner.capture_log = with_log
     totals = {"same": 0, "differ": 0, "documented": 0, "expect": 0, "error": 0}
     try:
         for cfile, sc in chosen:
@@ -586,6 +679,10 @@ def show(names: list[str], with_moat: bool) -> int:
             actual = None
             try:
                 expected, actual = runner.run_pair(cfile, sc)
+            except unittest.SkipTest as e:
+                print(f"  SKIPPED: {e}\n")
+                totals["error"] += 1
+                continue
             except RuntimeError as e:
                 if not with_moat or str(e).startswith("postfix"):
                     print(f"  ERROR: {e}\n")
@@ -601,6 +698,11 @@ def show(names: list[str], with_moat: bool) -> int:
                 finally:
                     runner.moat = saved
             print(report(sc, expected, actual))
+            for kind, lines in sorted(runner.session_log.items(), reverse=True):
+                print(f"  {kind} log:")
+                for line in lines:
+                    print(f"    {line}")
+            runner.session_log.clear()
             for p in expectation_failures(sc, expected):
                 print(f"  !! {p}")
                 totals["expect"] += 1
@@ -622,13 +724,14 @@ def show(names: list[str], with_moat: bool) -> int:
 
 def main(argv: list[str]) -> int:
     if "--list" in argv:
-        for cfile in load_files():
+        files, _ = files_and_names([a for a in argv if not a.startswith("--")])
+        for cfile in files:
             for sc in cfile.scenarios:
                 print(f"{sc.id:<50} client {sc.client:<12} steps {len(sc.steps)}")
         return 0
     if "--show" in argv:
         args = [a for a in argv if not a.startswith("--")]
-        return show(args, "--moat" in argv)
+        return show(args, "--moat" in argv, "--log" in argv)
     print(__doc__)
     return 2
 
