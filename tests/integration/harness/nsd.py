@@ -22,7 +22,10 @@ the zones in SERVFAIL_ZONES are served as secondaries of a dead primary
 in them answers SERVFAIL, a temporary DNS failure. See
 tests/fixtures/dns/README.md for what each name is for.
 
-Readiness: a raw UDP query for good.dns.test A is answered (bounded wait).
+Readiness: a raw UDP query for `harness.test TXT` answers this instance's
+own random token (a zone written per instance), so an answer from another
+NSD that happens to hold the same address cannot pass for ours; and
+good.dns.test A must answer (the fixture zones loaded). Bounded waits.
 Stopping: SIGTERM, bounded wait, then SIGKILL of its process group; also at
 interpreter exit (atexit), like the other harness servers.
 
@@ -73,6 +76,7 @@ DEAD_PRIMARY = "127.0.0.1@9"
 # unreachable) and never sends queries off the machine.
 UNUSED_DNS_ADDRESS = "127.53.255.254"
 READY_NAME = ("good.dns.test", "A")
+INSTANCE_ZONE = "harness.test"  # per instance: TXT = a random token, for readiness
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
@@ -241,6 +245,7 @@ class NsdServer:
         self.dir: str | None = None
         self.proc: subprocess.Popen | None = None
         self._stderr = None
+        self._token = ""
 
     @property
     def server(self) -> str:
@@ -285,6 +290,11 @@ class NsdServer:
 
     def _write_conf(self) -> None:
         d = self.dir
+        self._token = os.urandom(8).hex()
+        with open(os.path.join(d, INSTANCE_ZONE + ".zone"), "w") as f:
+            f.write(f"$ORIGIN {INSTANCE_ZONE}.\n$TTL 300\n"
+                    f"@ SOA ns.dns.test. hostmaster.dns.test. 1 3600 600 86400 300\n"
+                    f"@ NS ns.dns.test.\n@ TXT \"{self._token}\"\n")
         lines = [
             "server:",
             f"    ip-address: {self.address}@{self.port}",
@@ -314,6 +324,8 @@ class NsdServer:
         ]
         for name in self.zones():
             lines += ["zone:", f"    name: {name}", f'    zonefile: "{self.zones_dir}/{name}.zone"', ""]
+        lines += ["zone:", f"    name: {INSTANCE_ZONE}",
+                  f'    zonefile: "{d}/{INSTANCE_ZONE}.zone"', ""]
         for name in self.servfail_zones:
             lines += [
                 "zone:",
@@ -343,10 +355,14 @@ class NsdServer:
             if self.proc.poll() is not None:
                 return False, f"nsd exited with {self.proc.returncode}"
             try:
-                answer = dns_query(self.address, *READY_NAME, port=self.port, timeout=0.3)
-                if answer.rcode == 0 and answer.answers:
-                    return True, ""
-                last = f"answer {answer.rcode_name} {answer.answers}"
+                mine = dns_query(self.address, INSTANCE_ZONE, "TXT", port=self.port, timeout=0.3)
+                if mine.values("TXT") == [self._token]:
+                    answer = dns_query(self.address, *READY_NAME, port=self.port, timeout=0.3)
+                    if answer.rcode == 0 and answer.answers:
+                        return True, ""
+                    last = f"{' '.join(READY_NAME)}: {answer.rcode_name} {answer.answers}"
+                else:
+                    last = f"{INSTANCE_ZONE} TXT: {mine.rcode_name} {mine.answers} (not this instance's)"
             except OSError as e:
                 last = str(e) or type(e).__name__
             time.sleep(0.02)
@@ -500,7 +516,7 @@ class SilentDnsServer:
         self._conns.clear()
 
 
-if __name__ == "__main__":  # manual check: python3 -m harness.nsd NAME [TYPE]...
+if __name__ == "__main__":  # manual check: python3 tests/integration/harness/nsd.py NAME TYPE ...
     import sys
 
     with NsdServer() as nsd:
