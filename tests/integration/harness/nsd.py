@@ -30,7 +30,9 @@ Stopping: SIGTERM, bounded wait, then SIGKILL of its process group; also at
 interpreter exit (atexit), like the other harness servers.
 
 SilentDnsServer is a UDP and TCP socket on a loopback port that reads and
-never answers: a name server that times out.
+never answers: a name server that times out. With port53=True it takes a
+127.53.X.Y:53 like NsdServer and can be given as `dns=` to PostfixServer and
+MoatServer instead of one.
 
 Standard library only.
 """
@@ -426,10 +428,16 @@ class SilentDnsServer:
 
         with SilentDnsServer() as silent:
             params["moat_dns_servers"] = silent.server   # "127.0.0.1:PORT"
+
+    SilentDnsServer(port53=True) listens on a random 127.53.X.Y:53 instead,
+    like NsdServer, so it can stand in for one: PostfixServer(dns=silent)
+    (resolv.conf names only an address) and MoatServer(dns=silent) both wait
+    for it (1 s per query with their test settings).
     """
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", port53: bool = False):
         self.host = host
+        self.port53 = port53
         self.port: int | None = None
         self.queries = 0  # UDP datagrams and TCP connections seen
         self._udp = self._tcp = None
@@ -441,6 +449,10 @@ class SilentDnsServer:
     def server(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def address(self) -> str:
+        return self.host
+
     def __enter__(self) -> "SilentDnsServer":
         self.start()
         return self
@@ -449,9 +461,16 @@ class SilentDnsServer:
         self.stop()
 
     def start(self) -> "SilentDnsServer":
+        rng = random.Random()
         for _ in range(50):
+            if self.port53:
+                self.host = _pick_address(rng)
             udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            udp.bind((self.host, 0))
+            try:
+                udp.bind((self.host, 53 if self.port53 else 0))
+            except OSError:
+                udp.close()
+                continue
             port = udp.getsockname()[1]
             tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
