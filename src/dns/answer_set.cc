@@ -54,7 +54,9 @@ asio::awaitable<void> AnswerSet::fetch_needed() {
   // Start them all first: the lookups run in parallel and are awaited in turn.
   for (const auto& [name, type] : questions) prefetch(name, type);
   for (const auto& [name, type] : questions) {
-    AnswerPtr answer = resolver_ ? co_await resolver_->lookup(name, type) : no_resolver();
+    // No co_await inside ?: here: GCC 12 destroys its result twice.
+    AnswerPtr answer = no_resolver();
+    if (resolver_) answer = co_await resolver_->lookup(name, type);
     if (answers_.size() >= kMaxAnswers) answers_.clear();
     answers_.insert_or_assign(key(name, type), std::move(answer));
   }
