@@ -12,6 +12,10 @@ int serve(const std::string& config_path);
 // exit 1 on any error. With `print_non_default`, prints `postconf -n` style
 // lines on stdout.
 int check(const std::string& config_path, bool print_non_default);
+// Asks every DNS list of the restrictions for its RFC 5782 test points
+// (127.0.0.2 / "test" listed, 127.0.0.1 / "invalid" not) through the
+// moat_dns_* resolver settings; one line per zone, exit 1 unless all are ok.
+int check_dnsbl(const std::string& config_path);
 
 // Looks `key` up in the table `table_spec` ("type:name"), like postmap -q:
 // prints the value and returns 0, or prints nothing and returns 1 (an error

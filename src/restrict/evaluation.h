@@ -16,6 +16,8 @@ namespace moat::restriction {
 
 using Evaluator = Verdict (*)(const Step&, Request&);
 
+struct DnsList;  // dnsbl.cc: a DNS list's "zone[=filter]", parsed once
+
 struct Step {
   Evaluator evaluate = nullptr;
   std::string name;      // as written in the list, for log lines
@@ -23,6 +25,7 @@ struct Step {
   std::shared_ptr<const tables::Table> table;   // check_*_access and bare tables
   std::shared_ptr<const RestrictionList> list;  // restriction class
   long long number = 0;                         // sleep N
+  std::shared_ptr<const DnsList> dns_list;      // reject_rbl_client & co
   bool warn_if_reject = false;                  // the marker itself: applies to the next step
 };
 
@@ -107,6 +110,22 @@ Verdict reject_rhsbl_sender(const Step&, Request&);
 Verdict reject_rhsbl_recipient(const Step&, Request&);
 Verdict permit_dnswl_client(const Step&, Request&);
 Verdict permit_rhswl_client(const Step&, Request&);
+// What the DNS list restrictions share: reply settings and the zones.
+struct DnsListSettings {
+  std::string default_reply;     // default_rbl_reply, unexpanded
+  tables::TableList reply_maps;  // rbl_reply_maps
+  int reply_code = 554;          // maps_rbl_reject_code
+  std::string server_name;       // myhostname, for $server_name
+  std::vector<DnsListZone> zones;
+};
+bool is_dns_list_restriction(Evaluator evaluate);
+// Parses step.argument into step.dns_list and notes its zone; false with
+// an error for a bad "=filter".
+bool compile_dns_list(Step& step, std::vector<DnsListZone>& zones,
+                      std::vector<std::string>& errors);
+std::shared_ptr<const DnsListSettings> build_dns_list_settings(
+    const config::Config& config, std::vector<DnsListZone> zones,
+    std::vector<config::Problem>& problems);
 
 // dns_access.cc: access tables looked up with the A, MX or NS hosts of a name.
 Verdict check_client_a_access(const Step&, Request&);

@@ -212,6 +212,7 @@ struct Compiler {
   const config::Config* config;  // null at run time: then no tables may be opened
   std::map<std::string, std::shared_ptr<const tables::Table>, std::less<>>* tables;
   bool pipelining = false;  // some compiled list uses reject_unauth_pipelining
+  std::vector<DnsListZone> dns_zones;  // of reject_rbl_client & co
 
   RestrictionList compile(const std::vector<std::string>& elements, ListKind kind,
                           std::vector<std::string>& errors) {
@@ -248,6 +249,8 @@ struct Compiler {
           } else if (name.starts_with("check_") && name.ends_with("_access") &&
                      rule->evaluate != never_matches) {
             if (!open(step, errors)) continue;
+          } else if (is_dns_list_restriction(rule->evaluate)) {
+            if (!compile_dns_list(step, dns_zones, errors)) continue;
           }
         }
       } else if (element.find(':') != std::string::npos) {
@@ -579,6 +582,7 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
   for (size_t i = 0; i < 6; ++i) engine.lists_[i] = compile(kListParameters[i], kListKinds[i]);
   engine.relay_list_ = compile("smtpd_relay_restrictions", ListKind::kRecipient);
   engine.checks_pipelining_ = compiler.pipelining;
+  engine.dns_lists_ = build_dns_list_settings(config, std::move(compiler.dns_zones), problems);
 
   const auto relay = config.get_list("smtpd_relay_restrictions");
   if (!can_refuse(relay) && !can_refuse(config.get_list("smtpd_recipient_restrictions"))) {

@@ -68,6 +68,15 @@ struct ReplyCodes {
 struct Step;
 struct Request;
 class Engine;
+struct DnsListSettings;
+
+// A DNS list a compiled restriction queries: the zone without "=filter";
+// `domains` for RHSBL/RHSWL zones (names, not addresses, are looked up).
+struct DnsListZone {
+  std::string zone;
+  bool domains = false;
+  bool client_address = false;  // reject_rbl_client / permit_dnswl_client
+};
 
 // One compiled list of restrictions.
 class RestrictionList {
@@ -121,6 +130,10 @@ class Engine {
   // it sends (reject_rbl_client and permit_dnswl_client zones), so they run
   // while the session does other things.
   void prefetch_client(std::string_view client_ip, dns::AnswerSet& answers) const;
+  // Every DNS list zone of the compiled lists and classes, once each.
+  const std::vector<DnsListZone>& dns_list_zones() const;
+  // default_rbl_reply, rbl_reply_maps ...; null for an engine not built.
+  const DnsListSettings* dns_lists() const { return dns_lists_.get(); }
 
   // reject_unlisted_recipient / smtpd_reject_unlisted_recipient: the reply
   // for an unknown local or virtual recipient, or dunno.
@@ -161,6 +174,7 @@ class Engine {
   RestrictionList lists_[6];                            // by Check
   RestrictionList relay_list_;  // smtpd_relay_restrictions, before lists_[kRecipient]
   std::map<std::string, std::shared_ptr<RestrictionList>, std::less<>> classes_;
+  std::shared_ptr<const DnsListSettings> dns_lists_;  // dnsbl.cc
 };
 
 }  // namespace moat::restriction
