@@ -52,6 +52,7 @@ if INTEGRATION not in sys.path:
 
 from harness import MoatServer, NsdServer, PostfixServer, RawClient, Reply, data_body  # noqa: E402
 from harness import default_moat_binary, nsd_available  # noqa: E402
+from harness.postfix import resolver_isolation_problem  # noqa: E402
 from harness.smtp import CLOSED  # noqa: E402
 import test_differential as td  # noqa: E402
 
@@ -539,7 +540,7 @@ class Runner:
 
     def _start_dns(self) -> None:
         if self.nsd is None:
-            why = nsd_available()
+            why = nsd_available() or resolver_isolation_problem()
             if why:  # the unittest entry point reports the scenario as skipped
                 raise unittest.SkipTest(f"the test DNS world is not available: {why}")
             self.nsd = NsdServer().start()

@@ -78,7 +78,7 @@ from .nsd import HOSTS_FILE, UNUSED_DNS_ADDRESS
 from .server_files import ServerFiles
 from .smtp import RawClient
 
-__all__ = ["PostfixServer", "postfix_available", "free_port", "aliases_text", "write_vmailbox"]
+__all__ = ["PostfixServer", "postfix_available", "resolver_isolation_problem", "free_port", "aliases_text", "write_vmailbox"]
 
 POSTFIX = "/usr/sbin/postfix"  # only tested for presence; see _start_master
 POSTCONF = "/usr/sbin/postconf"
@@ -512,6 +512,12 @@ class PostfixServer(ServerFiles):
 
 
 _UNSHARE_PROBLEM: list = []
+
+
+def resolver_isolation_problem() -> str | None:
+    """None when PostfixServer can give master its own resolv.conf/hosts
+    (dns=... works), else why not."""
+    return _unshare_problem()
 
 
 def _unshare_problem() -> str | None:
