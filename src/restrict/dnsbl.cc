@@ -6,7 +6,8 @@
 // ip_match pattern such as 127.0.0.[2..11]); the query is the reversed
 // client address (IPv4 octets, IPv6 nibbles) or the domain, then the zone;
 // a listing is an A record (matching the filter, if any); the reason is the
-// TXT records of the same name joined with " / " (at most 500 bytes); a
+// TXT records of the same name (the first string of each) joined with
+// " / " (at most 500 bytes); a
 // temporary DNS failure is "not listed" for a block list, with Postfix's
 // "RBL lookup error" warning, and DEFER_IF_REJECT for an allow list; the
 // reply is default_rbl_reply or the rbl_reply_maps template for the zone as
@@ -172,11 +173,19 @@ Listing find_listing(Request& r, const DnsList& list, const std::string& query) 
   return listed ? Listing::kListed : Listing::kNotListed;
 }
 
+// Postfix's dns_lookup answers "not found", without asking and without a
+// warning, for a name that is not a valid host name (a zone written with a
+// trailing dot, a label over 63 bytes, over 255 in all): "" then.
+std::string checked_query(std::string name) {
+  if (name.ends_with('.') || !valid_hostname(name)) return {};
+  return name;
+}
+
 // The query name for the client address, "" when it is not an address.
 std::string address_query(const Request& r, const DnsList& list) {
   std::string reversed = dns::reversed_address(r.context.client_ip);
   if (reversed.empty()) return {};
-  return reversed + "." + list.zone;
+  return checked_query(reversed + "." + list.zone);
 }
 
 // The query name for a name or an address's domain, as Postfix's
@@ -192,18 +201,22 @@ std::string domain_query(std::string_view what, const DnsList& list) {
   const auto dot = domain.rfind('.');
   const auto last = dot == std::string_view::npos ? domain : domain.substr(dot + 1);
   if (std::ranges::all_of(last, [](char c) { return c >= '0' && c <= '9'; })) return {};
-  return std::string(domain) + "." + list.zone;
+  return checked_query(std::string(domain) + "." + list.zone);
 }
 
-// The TXT records joined as Postfix does: " / " between them, at most 500
-// bytes in all.
+// The TXT records as Postfix's rbl_pagein and dns_get_rr make them a
+// reason: the first character-string of each record (Postfix 3.7 ignores
+// the others), bytes that are not printable ASCII as spaces, " / " between
+// records, at most 500 bytes in all.
 std::string reason_text(const dns::Answer& answer) {
   constexpr size_t kLimit = 500;
   std::string out;
   if (answer.status != dns::Status::kOk) return out;
   for (size_t i = 0; i < answer.records.size() && out.size() < kLimit; ++i) {
-    const auto& text = answer.records[i].text;
-    out.append(text, 0, kLimit - out.size());
+    const auto& record = answer.records[i];
+    std::string_view text = record.strings.empty() ? record.text : record.strings.front();
+    text = text.substr(0, kLimit - out.size());
+    for (char c : text) out += c >= ' ' && c <= '~' ? c : ' ';
     if (i + 1 < answer.records.size() && kLimit - out.size() > 3) out += " / ";
   }
   return out;
@@ -287,21 +300,50 @@ std::optional<std::string> reply_value(const Request& r, const ReplyFacts& facts
   return std::nullopt;
 }
 
-// Expands a template; nullopt for bad syntax or an unknown name.
-std::optional<std::string> expand_reply(const Request& r, const ReplyFacts& facts,
+// The names `text` uses as plain $name, ${name} or $(name): where Postfix's
+// mac_expand fails on an unknown name. In ${name?text} and ${name:text} an
+// unknown name only tests as empty. (Plain references inside a conditional
+// text count whichever text is chosen: a template that is bad one way is
+// treated as bad.)
+std::vector<std::string_view> plain_references(std::string_view text) {
+  std::vector<std::string_view> out;
+  auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '$') continue;
+    const char next = text[i + 1];
+    if (next == '$') {
+      ++i;
+      continue;
+    }
+    const bool braced = next == '{' || next == '(';
+    const size_t start = braced ? i + 2 : i + 1;
+    size_t end = start;
+    while (end < text.size() && name_char(text[end])) ++end;
+    if (end == start) continue;
+    if (braced && (end >= text.size() || text[end] != (next == '{' ? '}' : ')'))) continue;
+    out.push_back(text.substr(start, end - start));
+  }
+  return out;
+}
+
+// Expands a template; nullopt for bad syntax or a plain unknown name.
+std::optional<std::string> expand_reply(Request& r, const ReplyFacts& facts,
                                         std::string_view text) {
   std::deque<std::string> values;  // the views handed out must stay valid
-  bool unknown = false;
   auto out =
       config::expand_template(text, [&](std::string_view name) -> std::optional<std::string_view> {
-        auto value = is_reply_name(name) ? reply_value(r, facts, name) : std::nullopt;
-        if (!value) {
-          unknown = true;
+        if (!is_reply_name(name)) {
+          r.effects.warnings.push_back(
+              fmt::format("unknown macro name \"{}\" in expansion request", name));
           return std::nullopt;
         }
-        return values.emplace_back(filtered(*value));
+        return values.emplace_back(filtered(reply_value(r, facts, name).value_or("")));
       });
-  if (unknown) return std::nullopt;
+  for (auto name : plain_references(text)) {
+    if (!is_reply_name(name)) return std::nullopt;
+  }
   return out;
 }
 
@@ -436,7 +478,6 @@ bool compile_dns_list(Step& step, std::vector<DnsListZone>& zones,
   list->as_written = step.argument;
   const auto equals = step.argument.find('=');
   list->zone = step.argument.substr(0, equals);
-  while (list->zone.ends_with('.')) list->zone.pop_back();
   if (list->zone.empty()) {
     errors.push_back(step.name + ": no DNS list domain in \"" + step.argument + "\"");
     return false;
@@ -470,9 +511,10 @@ std::shared_ptr<const DnsListSettings> build_dns_list_settings(
   // Postfix stops (fatal) on a default template it cannot expand; moat says
   // so when it loads the config.
   std::string unknown;
-  const std::string syntax = config::scan_references(s->default_reply, [&](std::string_view name) {
+  const std::string syntax = config::scan_references(s->default_reply, [](std::string_view) {});
+  for (auto name : plain_references(s->default_reply)) {
     if (unknown.empty() && !is_reply_name(name)) unknown = name;
-  });
+  }
   if (!syntax.empty()) {
     problems.push_back(config.problem_at("default_rbl_reply", syntax));
   } else if (!unknown.empty()) {

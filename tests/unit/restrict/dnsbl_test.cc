@@ -167,11 +167,18 @@ TEST_F(DnsblTest, SeveralTxtRecordsAreJoined) {
   EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
             "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using "
             "zen.example; one / two");
-  // Bytes outside printable ASCII never reach the reply.
-  listed("7.100.51.198.zen.example", a(127, 0, 0, 2), {"bad\r\nbytes\x01"});
+  // Bytes outside printable ASCII become spaces (Postfix's dns_get_rr).
+  listed("7.100.51.198.zen.example", a(127, 0, 0, 2), {"bad\r\nbytes\x01\xff"});
   EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
             "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using "
-            "zen.example; bad__bytes_");
+            "zen.example; bad  bytes  ");
+  // Of a record with several strings, Postfix 3.7 takes the first only.
+  dns::Record split = txt("first second");
+  split.strings = {"first ", "second"};
+  answer("7.100.51.198.zen.example", dns::Type::kTXT, dns::Status::kOk, {split});
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))),
+            "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using "
+            "zen.example; first ");
   listed("7.100.51.198.zen.example", a(127, 0, 0, 2), {std::string(600, 'x')});
   auto reply = reply_of(decide(rcpt("root@localhost")));
   EXPECT_TRUE(reply.ends_with("; " + std::string(500, 'x'))) << reply;
@@ -287,6 +294,19 @@ TEST_F(DnsblTest, BadReplyTemplates) {
       "default_rbl_reply = $rbl_code $nonsense\n"
       "smtpd_client_restrictions = reject_rbl_client zen.example\n");
   EXPECT_TRUE(has_error());
+  load(
+      "default_rbl_reply = $rbl_code ${rbl_code\n"
+      "smtpd_client_restrictions = reject_rbl_client zen.example\n");
+  EXPECT_TRUE(has_error());
+  // Postfix's mac_expand: an unknown name in ${name?text} / ${name:text}
+  // tests as empty (with a warning); only a plain $name spoils a template.
+  load(
+      "default_rbl_reply = $rbl_code ${nonsense:fine}${nonsense?bad}\n"
+      "smtpd_client_restrictions = reject_rbl_client zen.example\n");
+  ASSERT_FALSE(has_error()) << problem_text();
+  listed("7.100.51.198.zen.example", a(127, 0, 0, 2));
+  EXPECT_EQ(reply_of(decide(rcpt("root@localhost"))), "554 5.7.1 fine");
+  EXPECT_EQ(effects_.warnings.size(), 2u);
   // A reply that does not start with a 4XX/5XX code: Postfix's warning and 450.
   load(
       "default_rbl_reply = blocked by $rbl_domain\n"
@@ -321,8 +341,9 @@ TEST_F(DnsblTest, RblReplyMapsKeyIsTheArgumentAsWritten) {
   EXPECT_EQ(reply_of(decide(c)),
             "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using "
             "broken.example");
-  ASSERT_EQ(effects_.warnings.size(), 1u);
-  EXPECT_EQ(effects_.warnings[0],
+  ASSERT_EQ(effects_.warnings.size(), 2u);
+  EXPECT_EQ(effects_.warnings[0], "unknown macro name \"unknown_name\" in expansion request");
+  EXPECT_EQ(effects_.warnings[1],
             "rbl_reject_reply: bad rbl reply template for domain broken.example: 554 "
             "$unknown_name");
 }
@@ -467,6 +488,21 @@ TEST_F(DnsblTest, RhswlNeedsAVerifiedName) {
   answer("trusted.test.rhswl.example", dns::Type::kA, dns::Status::kTempFail);
   EXPECT_EQ(reply_of(decide(c)),
             "450 4.7.1 <trusted.test>: Client host rejected: Service unavailable");
+}
+
+TEST_F(DnsblTest, InvalidQueryNamesAreNotListedAndNotAsked) {
+  // Postfix's dns_lookup refuses names that are not valid host names: a
+  // zone written with a trailing dot never lists, silently.
+  load(
+      "smtpd_client_restrictions = reject_rbl_client zen.example.\n"
+      "smtpd_sender_restrictions = reject_rhsbl_sender rhs.example\n");
+  ASSERT_FALSE(has_error()) << problem_text();
+  const std::string long_label(64, 'a');
+  auto verdict =
+      decide(rcpt("root@localhost", "198.51.100.7", "unknown", "s@" + long_label + ".example"));
+  EXPECT_TRUE(verdict.is_dunno());
+  EXPECT_FALSE(answers_.has_needed());
+  EXPECT_TRUE(effects_.warnings.empty());
 }
 
 TEST_F(DnsblTest, ZonesForPrefetchAndCheck) {
