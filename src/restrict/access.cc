@@ -164,6 +164,15 @@ class NamedAs {
 
 }  // namespace
 
+std::optional<std::string> find_host_name(const Step& step, const Request& r,
+                                          std::string_view name) {
+  return find_domain(step, r, name, false);
+}
+
+std::optional<std::string> find_host_address(const Step& step, std::string_view address) {
+  return find_address(step, address);
+}
+
 Verdict check_client_access(const Step& step, Request& r) {
   NamedAs named(r, ListKind::kClient);
   return check_host(step, r, r.context.client_name);

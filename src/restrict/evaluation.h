@@ -76,6 +76,10 @@ Verdict check_sender_access(const Step&, Request&);
 Verdict check_recipient_access(const Step&, Request&);
 Verdict check_list_table(const Step&, Request&);  // a bare type:name in a list
 Verdict evaluate_table_result(Request&, std::string_view value, std::string_view table);
+// The lookups of check_client_access for a host found elsewhere (dns_access.cc):
+// the name then its parent domains; the address then its network prefixes.
+std::optional<std::string> find_host_name(const Step&, const Request&, std::string_view name);
+std::optional<std::string> find_host_address(const Step&, std::string_view address);
 
 // builtins.cc: restrictions that look at the context and the destinations.
 Verdict permit_mynetworks(const Step&, Request&);
