@@ -7,12 +7,17 @@
 // client address (IPv4 octets, IPv6 nibbles) or the domain, then the zone;
 // a listing is an A record (matching the filter, if any); the reason is the
 // TXT records of the same name (the first string of each) joined with
-// " / " (at most 500 bytes); a
-// temporary DNS failure is "not listed" for a block list, with Postfix's
-// "RBL lookup error" warning, and DEFER_IF_REJECT for an allow list; the
-// reply is default_rbl_reply or the rbl_reply_maps template for the zone as
-// written ("zone=filter" included), expanded with $rbl_* and the session's
-// names, then split into code, enhanced code and text.
+// " / " (at most 500 bytes); a temporary DNS failure is "not listed" for a
+// block list, with Postfix's "RBL lookup error" warning, and
+// DEFER_IF_REJECT for an allow list; an allow list never permits a
+// recipient that permit_auth_destination would not; the reply is
+// default_rbl_reply or the rbl_reply_maps template for the zone as written
+// ("zone=filter" included), expanded with $rbl_* and the session's names,
+// then split into code, enhanced code and text.
+//
+// A bad "=filter" is a configuration error when the list is compiled
+// (Postfix stops with a fatal error at the first lookup); from an access
+// table's result at run time it is a server error (451 4.3.5).
 //
 // Deliberately unlike Postfix: an answer outside 127.0.0.0/8, or inside
 // 127.255.255.0/24 (the codes Spamhaus and others send for a refused query,
