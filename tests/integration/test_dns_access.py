@@ -146,6 +146,28 @@ class DnsAccess(unittest.TestCase):
             # A null MX is not checked.
             self.assertEqual(self.mail(m, "sender@nullmx.dns.test")[-1][0], 250)
 
+    def test_mx_host_without_address_and_address_literal(self):
+        net = self.table("cidr", "0.0.0.0/0 REJECT everything\n")
+        with self.server(smtpd_sender_restrictions=f"check_sender_mx_access {net}",
+                         smtpd_helo_restrictions=f"check_helo_mx_access {net}") as m:
+            self.assertEqual(self.mail(m, "sender@mxnoaddr.dns.test")[-1][0], 250)
+            m.wait_for_log(r"warning: Unable to look up MX host noaddr\.dns\.test for Sender "
+                           r"address sender@mxnoaddr\.dns\.test: No address associated with hostname")
+            # An address literal is its own MX host.
+            self.assertRejected(self.mail(m, "sender@withmx.dns.test", helo="[127.0.2.1]")[-1], 554,
+                                "5.7.1 <[127.0.2.1]>: Helo command rejected: everything")
+
+    def test_ok_is_not_allowed(self):
+        names = self.table("texthash", "ns1.bad-provider.dns.test OK\n")
+        with self.server(smtpd_sender_restrictions=f"check_sender_ns_access {names}") as m:
+            self.assertRejected(self.mail(m, "sender@nsbad.test")[-1], 451,
+                                "4.3.5 Server configuration error")
+            m.wait_for_log(r"warning: restriction check_sender_ns_access returns OK for "
+                           r"sender@nsbad\.test\n.*warning: this is not allowed for security "
+                           r"reasons\n.*warning: use DUNNO instead of OK if you want to make an "
+                           r"exception\n.*NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: "
+                           r"451 4\.3\.5 Server configuration error;")
+
 
 if __name__ == "__main__":
     unittest.main()
