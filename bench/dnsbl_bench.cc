@@ -220,6 +220,12 @@ double process_cpu_seconds(int pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 struct Snapshot {
   Clock::time_point wall;
   double cpu = 0;      // this thread
@@ -230,9 +236,7 @@ struct Snapshot {
   static Snapshot take(const std::vector<int>& nsd_pids) {
     Snapshot s;
     s.wall = Clock::now();
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    s.cpu = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+    s.cpu = thread_cpu_seconds();
     rusage ru{};
     getrusage(RUSAGE_THREAD, &ru);
     s.preempted = ru.ru_nivcsw;
@@ -321,7 +325,11 @@ restriction::Context make_context(const std::string& ip, const asio::ip::address
 // ---------------------------------------------------------------------------
 // The event-loop phases
 
-// Ticks every millisecond; the largest lateness is the loop's longest stall.
+// Ticks every millisecond; the largest lateness is the loop's longest
+// stall. Wall-clock lateness includes the time the OS ran something else;
+// the CPU time this thread used between two ticks does not: the longest
+// such stretch is the most work the loop did without coming back to its
+// timers (a blocking call would not show there, a long computation would).
 class StallMeter {
  public:
   explicit StallMeter(asio::io_context& io) : timer_(io) {}
@@ -329,15 +337,20 @@ class StallMeter {
   void start() {
     running_ = true;
     expected_ = Clock::now() + kTick;
+    cpu_at_tick_ = thread_cpu_seconds();
     arm();
   }
   void stop() {
     // A tick that is due and has not run yet counts too.
-    if (running_) longest_ = std::max(longest_, Clock::now() - expected_);
+    if (running_) {
+      longest_ = std::max(longest_, Clock::now() - expected_);
+      longest_cpu_ = std::max(longest_cpu_, thread_cpu_seconds() - cpu_at_tick_);
+    }
     running_ = false;
     timer_.cancel();
   }
   Clock::duration longest() const { return longest_; }
+  double longest_cpu_seconds() const { return longest_cpu_; }
   size_t ticks() const { return ticks_; }
   size_t late_over_1ms() const { return late_over_1ms_; }
 
@@ -352,6 +365,9 @@ class StallMeter {
       const auto late = now - expected_;
       longest_ = std::max(longest_, late);
       if (late > std::chrono::milliseconds(1)) ++late_over_1ms_;
+      const double cpu = thread_cpu_seconds();
+      longest_cpu_ = std::max(longest_cpu_, cpu - cpu_at_tick_);
+      cpu_at_tick_ = cpu;
       ++ticks_;
       expected_ = now + kTick;
       arm();
@@ -362,6 +378,8 @@ class StallMeter {
   bool running_ = false;
   Clock::time_point expected_;
   Clock::duration longest_{};
+  double cpu_at_tick_ = 0;
+  double longest_cpu_ = 0;
   size_t ticks_ = 0;
   size_t late_over_1ms_ = 0;
 };
@@ -370,9 +388,10 @@ class StallMeter {
 struct Phase {
   std::string name;
   Tally tally;
-  double seconds = 0;     // from the first check started to the last one done
-  double stall_ms = -1;   // the loop's longest stall; -1: no loop in this phase
-  size_t late_ticks = 0;  // ticks more than 1 ms late
+  double seconds = 0;        // from the first check started to the last one done
+  double stall_ms = -1;      // the loop's longest stall; -1: no loop in this phase
+  double stall_cpu_ms = -1;  // the most CPU time between two timer ticks
+  size_t late_ticks = 0;     // ticks more than 1 ms late
   size_t ticks = 0;
   uint64_t queries = 0;  // sent to the name server
   uint64_t lookups = 0;  // Resolver::lookup calls
@@ -450,6 +469,7 @@ Phase run_loop(std::string name, const Args& a, asio::io_context& io,
   phase.usage = Usage::between(before, Snapshot::take(a.nsd_pids));
   phase.seconds = seconds(end - start);
   phase.stall_ms = std::chrono::duration<double, std::milli>(meter.longest()).count();
+  phase.stall_cpu_ms = meter.longest_cpu_seconds() * 1000;
   phase.ticks = meter.ticks();
   phase.late_ticks = meter.late_over_1ms();
   phase.queries = resolver->stats().queries - stats_before.queries;
@@ -589,12 +609,13 @@ std::string json_string(std::string_view text) {
 std::string phase_json(const Phase& p) {
   return fmt::format(
       "{{\"name\": {}, \"checks\": {}, \"rejects\": {}, \"seconds\": {:.4f}, \"rate\": {:.1f}, "
-      "\"stall_ms\": {:.3f}, \"late_ticks\": {}, \"ticks\": {}, \"queries\": {}, \"lookups\": {}, "
+      "\"stall_ms\": {:.3f}, \"stall_cpu_ms\": {:.3f}, \"late_ticks\": {}, \"ticks\": {}, "
+      "\"queries\": {}, \"lookups\": {}, "
       "\"cpu\": {:.4f}, \"nsd_cpu\": {:.3f}, \"wall\": {:.4f}, \"preempted\": {}, "
       "\"udp_drops\": {}, \"dns_errors\": {}}}",
       json_string(p.name), p.tally.checks, p.tally.rejects, p.seconds, p.rate(), p.stall_ms,
-      p.late_ticks, p.ticks, p.queries, p.lookups, p.usage.cpu, p.usage.nsd_cpu, p.usage.wall,
-      p.usage.preempted, p.usage.udp_drops, p.tally.dns_warnings);
+      p.stall_cpu_ms, p.late_ticks, p.ticks, p.queries, p.lookups, p.usage.cpu, p.usage.nsd_cpu,
+      p.usage.wall, p.usage.preempted, p.usage.udp_drops, p.tally.dns_warnings);
 }
 
 }  // namespace
@@ -647,18 +668,20 @@ int main(int argc, char** argv) {
 
   fmt::print("zones: {}; client i listed in zone i % {}; {} new clients per cold run\n",
              a.zones.size(), a.every, a.clients);
-  fmt::print("{:<40} {:>7} {:>9} {:>9} {:>9} {:>7} {:>9} {:>6} {:>6} {:>6} {:>6}\n", "phase",
-             "checks", "checks/s", "µs/check", "stall ms", "vs ref", "checks/", "moat", "NSD",
-             "pre-", "UDP");
-  fmt::print("{:<40} {:>7} {:>9} {:>9} {:>9} {:>7} {:>9} {:>6} {:>6} {:>6} {:>6}\n", "", "", "", "",
-             "", "", "CPU-s", "CPU%", "CPU%", "empted", "drops");
+  fmt::print("{:<40} {:>7} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>6} {:>6} {:>6} {:>6}\n", "phase",
+             "checks", "checks/s", "µs/check", "stall ms", "stall ms", "vs ref", "checks/", "moat",
+             "NSD", "pre-", "UDP");
+  fmt::print("{:<40} {:>7} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>6} {:>6} {:>6} {:>6}\n", "", "",
+             "", "", "(wall)", "(CPU)", "", "CPU-s", "CPU%", "CPU%", "empted", "drops");
   for (const Phase& p : phases) {
     const double r = p.rate();
     const double wall = p.usage.wall > 0 ? p.usage.wall : 1;
     fmt::print(
-        "{:<40} {:>7} {:>9.0f} {:>9.3f} {:>9} {:>7.2f} {:>9.0f} {:>6.0f} {:>6.0f} {:>6} {:>6}\n",
+        "{:<40} {:>7} {:>9.0f} {:>9.3f} {:>9} {:>9} {:>7.2f} {:>9.0f} {:>6.0f} {:>6.0f} {:>6} "
+        "{:>6}\n",
         p.name, p.tally.checks, r, r > 0 ? 1e6 / r : 0.0,
         p.stall_ms < 0 ? std::string("-") : fmt::format("{:.2f}", p.stall_ms),
+        p.stall_cpu_ms < 0 ? std::string("-") : fmt::format("{:.2f}", p.stall_cpu_ms),
         ref_rate > 0 ? r / ref_rate : 0.0,
         p.usage.cpu > 0 ? static_cast<double>(p.tally.checks) / p.usage.cpu : 0.0,
         100 * p.usage.cpu / wall, 100 * p.usage.nsd_cpu / wall, p.usage.preempted,
