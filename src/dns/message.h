@@ -72,6 +72,9 @@ struct Answer {
   std::string canonical_name;
   // Set when the message ends the chain at a CNAME whose target has no
   // records in this message: the resolver asks again for this name.
+  // Such an answer has status kNoData and the least CNAME TTL; a NOERROR
+  // message that ends the chain with the target zone's SOA in the
+  // authority section is a final kNoData instead (no follow_cname).
   std::string follow_cname;
   // For kTempFail: why, for log lines ("SERVFAIL", "timeout", "malformed
   // answer: ...").
