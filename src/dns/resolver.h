@@ -14,6 +14,13 @@
 // c-ares. Lookups of the same name and type that overlap share one query.
 // CNAMEs are followed (at most 8 queries per lookup) when the server did
 // not put the target's records in the same answer.
+//
+// A name that cannot be a DNS name (empty label, label over 63 octets,
+// name over 255) is never asked: kNxDomain with error "invalid name".
+// SERVFAIL and REFUSED answers are final (no next server: c-ares 1.18 would
+// report them as "connection refused"). Destroy the Resolver before its
+// io_context; lookups still waiting then complete with kTempFail
+// ("resolver shut down") when the loop runs again.
 #pragma once
 
 #include <chrono>

@@ -1,0 +1,51 @@
+#include "dns/cache.h"
+
+namespace moat::dns {
+
+std::string AnswerCache::key(const std::string& name, Type type) {
+  // The type first, in two raw bytes: no name can be mistaken for another
+  // name with another type.
+  const auto number = static_cast<uint16_t>(type);
+  std::string k;
+  k.reserve(name.size() + 2);
+  k.push_back(static_cast<char>(number >> 8));
+  k.push_back(static_cast<char>(number & 0xFF));
+  k += name;
+  return k;
+}
+
+AnswerCache::AnswerPtr AnswerCache::find(const std::string& name, Type type,
+                                         Clock::time_point now) {
+  const auto found = index_.find(key(name, type));
+  if (found == index_.end()) return nullptr;
+  const auto entry = found->second;
+  if (entry->expires <= now) {
+    index_.erase(found);
+    entries_.erase(entry);
+    return nullptr;
+  }
+  entries_.splice(entries_.begin(), entries_, entry);
+  return entry->answer;
+}
+
+void AnswerCache::put(const std::string& name, Type type, AnswerPtr answer, uint32_t ttl,
+                      Clock::time_point now) {
+  if (capacity_ == 0 || ttl == 0) return;
+  std::string k = key(name, type);
+  const auto expires = now + std::chrono::seconds(ttl);
+  const auto found = index_.find(k);
+  if (found != index_.end()) {
+    found->second->answer = std::move(answer);
+    found->second->expires = expires;
+    entries_.splice(entries_.begin(), entries_, found->second);
+    return;
+  }
+  if (entries_.size() >= capacity_) {
+    index_.erase(entries_.back().key);
+    entries_.pop_back();
+  }
+  entries_.push_front(Entry{k, std::move(answer), expires});
+  index_.emplace(std::move(k), entries_.begin());
+}
+
+}  // namespace moat::dns

@@ -1,0 +1,51 @@
+// The resolver's answer cache: (canonical name, type) → answer, each kept
+// until its TTL runs out, at most `capacity` entries, the least recently
+// used evicted first. What gets in is the resolver's choice (it keeps out
+// temporary failures and TTL 0); the cache only counts time and space.
+//
+// Single-threaded, like the resolver that owns it. The clock is passed in
+// so tests can move time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "dns/message.h"
+
+namespace moat::dns {
+
+class AnswerCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using AnswerPtr = std::shared_ptr<const Answer>;
+
+  explicit AnswerCache(size_t capacity) : capacity_(capacity) {}
+
+  // The answer while it is fresh, else null (an expired entry is dropped).
+  AnswerPtr find(const std::string& name, Type type, Clock::time_point now);
+  // Keeps `answer` for `ttl` seconds from `now`, replacing what was there.
+  void put(const std::string& name, Type type, AnswerPtr answer, uint32_t ttl,
+           Clock::time_point now);
+
+  size_t size() const { return entries_.size(); }
+
+  // The map key of (name, type); the resolver keys its in-flight table
+  // the same way.
+  static std::string key(const std::string& name, Type type);
+
+ private:
+  struct Entry {
+    std::string key;
+    AnswerPtr answer;
+    Clock::time_point expires;
+  };
+  size_t capacity_;
+  std::list<Entry> entries_;  // most recently used first
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
+}  // namespace moat::dns
