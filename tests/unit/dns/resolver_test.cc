@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
@@ -437,6 +438,36 @@ TEST_F(DnsResolver, InvalidNamesAreNotAsked) {
   EXPECT_EQ(server_->udp_queries, 0);
 }
 
+TEST_F(DnsResolver, ManyLookupsAtOnce) {
+  start([](const Query& query, bool) -> std::optional<Bytes> {
+    Message m = reply(query);
+    m.answers.push_back(Rr{query.question, kA, 300, a_rdata("192.0.2.1")});
+    return m.bytes();
+  });
+  std::vector<AnswerPtr> answers(200);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    spawn("host" + std::to_string(i) + ".example", Type::kA, answers[i]);
+  }
+  run_until([&] { return std::ranges::all_of(answers, [](auto& a) { return a != nullptr; }); });
+  for (const AnswerPtr& answer : answers) EXPECT_EQ(answer->status, Status::kOk) << answer->error;
+  EXPECT_EQ(resolver_->stats().queries, 200u);
+  EXPECT_EQ(server_->udp_queries, 200);
+}
+
+TEST_F(DnsResolver, EscapedNamesGoOutAsRawLabels) {
+  std::string asked;
+  start([&asked](const Query& query, bool) -> std::optional<Bytes> {
+    asked = query.name;
+    Message m = reply(query);
+    m.answers.push_back(Rr{query.question, kTXT, 300, testing::txt_rdata({"x"})});
+    return m.bytes();
+  });
+  const AnswerPtr answer = lookup("a\\032b\\.c.Example.", Type::kTXT);
+  ASSERT_EQ(answer->status, Status::kOk) << answer->error;
+  EXPECT_EQ(asked, "a b.c.example");  // the test server joins labels with '.'
+  EXPECT_EQ(answer->canonical_name, "a\\032b\\046c.example");
+}
+
 TEST_F(DnsResolver, DestructionCompletesWaitingLookups) {
   start([](const Query&, bool) { return std::optional<Bytes>(); });
   AnswerPtr first, second;
@@ -473,6 +504,8 @@ TEST(DnsResolverServers, ChecksServerLists) {
   EXPECT_THROW(Resolver(io, Options{.servers = {"bogus"}}), std::runtime_error);
   Resolver fine(io, Options{.servers = {"127.0.0.1:5353", "[::1]:5353"}});
   EXPECT_EQ(fine.options().servers.size(), 2u);
+  Resolver from_resolv_conf(io, Options{});  // /etc/resolv.conf; nothing is asked
+  EXPECT_EQ(from_resolv_conf.stats().queries, 0u);
 }
 
 TEST(DnsAnswerCache, EvictsTheLeastRecentlyUsedAndExpires) {
