@@ -147,21 +147,6 @@ std::pair<std::string_view, std::string_view> split_dsn(std::string_view text) {
   return {{}, text};
 }
 
-// A table check names what it looked up in its replies ("Sender address
-// rejected" even in smtpd_data_restrictions), and so do the restrictions of
-// its result.
-class NamedAs {
- public:
-  NamedAs(Request& r, ListKind kind) : request_(r), saved_(r.list) { r.list = kind; }
-  ~NamedAs() { request_.list = saved_; }
-  NamedAs(const NamedAs&) = delete;
-  NamedAs& operator=(const NamedAs&) = delete;
-
- private:
-  Request& request_;
-  ListKind saved_;
-};
-
 }  // namespace
 
 std::optional<std::string> find_host_name(const Step& step, const Request& r,

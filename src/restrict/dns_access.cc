@@ -101,19 +101,6 @@ std::string_view address_error(const dns::Answer& a, const dns::Answer& aaaa) {
   return "No address associated with hostname";
 }
 
-// Replies name what the restriction looked at, in whatever list it is.
-class NamedAs {
- public:
-  NamedAs(Request& r, ListKind kind) : request_(r), saved_(r.list) { r.list = kind; }
-  ~NamedAs() { request_.list = saved_; }
-  NamedAs(const NamedAs&) = delete;
-  NamedAs& operator=(const NamedAs&) = delete;
-
- private:
-  Request& request_;
-  ListKind saved_;
-};
-
 class ServerCheck {
  public:
   ServerCheck(const Step& step, Request& r, Hosts type) : step_(step), r_(r), type_(type) {}

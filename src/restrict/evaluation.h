@@ -64,6 +64,21 @@ struct Request {
   }
 };
 
+// A table check names what it looked up in its replies ("Sender address
+// rejected" even in smtpd_data_restrictions), and so do the restrictions of
+// its result: the request speaks as `kind` while this lives.
+class NamedAs {
+ public:
+  NamedAs(Request& r, ListKind kind) : request_(r), saved_(r.list) { r.list = kind; }
+  ~NamedAs() { request_.list = saved_; }
+  NamedAs(const NamedAs&) = delete;
+  NamedAs& operator=(const NamedAs&) = delete;
+
+ private:
+  Request& request_;
+  ListKind saved_;
+};
+
 // Enhanced status code with its class digit made to agree with the reply
 // code, and address codes fixed for the sender (X.1.1 -> X.1.7 ...).
 std::string fix_dsn(int code, std::string_view dsn, ListKind list);

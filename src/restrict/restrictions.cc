@@ -211,7 +211,7 @@ struct Compiler {
   const Engine& engine;
   const config::Config* config;  // null at run time: then no tables may be opened
   std::map<std::string, std::shared_ptr<const tables::Table>, std::less<>>* tables;
-  bool pipelining = false;  // some compiled list uses reject_unauth_pipelining
+  bool pipelining = false;             // some compiled list uses reject_unauth_pipelining
   std::vector<DnsListZone> dns_zones;  // of reject_rbl_client & co
 
   RestrictionList compile(const std::vector<std::string>& elements, ListKind kind,
@@ -622,12 +622,13 @@ Verdict Engine::check(Check check, const Context& context, Effects& effects) con
   Request request{context, *this, kListKinds[static_cast<size_t>(check)], effects};
   if (check == Check::kRecipient && !relay_list_.empty()) {
     auto verdict = relay_list_.evaluate(request);
-    if (verdict.is_reject()) return verdict;
+    if (verdict.is_reject() || verdict.is_pending()) return verdict;
   }
   auto verdict = lists_[static_cast<size_t>(check)].evaluate(request);
   // smtpd_reject_unlisted_sender applies after the sender list, even after
   // a permit, as in Postfix.
-  if (check == Check::kSender && reject_unlisted_sender_ && !verdict.is_reject()) {
+  if (check == Check::kSender && reject_unlisted_sender_ && !verdict.is_reject() &&
+      !verdict.is_pending()) {
     if (auto unlisted = reject_unlisted_sender(Step{}, request); unlisted.is_reject()) {
       return unlisted;
     }

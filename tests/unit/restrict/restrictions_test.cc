@@ -634,6 +634,19 @@ TEST_F(RestrictionsTest, UnknownSenderAndRecipientDomains) {
   EXPECT_FALSE(answers_.has_needed());
 }
 
+TEST_F(RestrictionsTest, PendingRelayRestrictionsStopTheCheck) {
+  // A DNS answer still to come in smtpd_relay_restrictions must not let the
+  // recipient list decide without it.
+  load(
+      "smtpd_relay_restrictions = reject_unknown_recipient_domain, reject_unauth_destination\n"
+      "smtpd_recipient_restrictions = permit\n");
+  auto c = rcpt("x@relay.test", "s@localhost");
+  EXPECT_TRUE(decide(c).is_pending());
+  no_such_name("relay.test");
+  EXPECT_EQ(reply_of(decide(c)),
+            "450 4.1.2 <x@relay.test>: Recipient address rejected: Domain not found");
+}
+
 TEST_F(RestrictionsTest, ConfigErrors) {
   load(
       "smtpd_recipient_restrictions = permit_mynetworks, reject_everything, "
