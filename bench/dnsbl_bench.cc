@@ -312,12 +312,14 @@ struct Tally {
   }
 };
 
-restriction::Context make_context(const std::string& ip, const asio::ip::address& address,
-                                  dns::AnswerSet& answers) {
+// `reversed` is the reversed address the session works out once at connect.
+restriction::Context make_context(const std::string& ip, const std::string& reversed,
+                                  const asio::ip::address& address, dns::AnswerSet& answers) {
   restriction::Context c;
   c.stage = restriction::Stage::kConnect;
   c.client_address = address;
   c.client_ip = ip;
+  c.reversed_client_ip = reversed;
   c.dns = &answers;
   return c;
 }
@@ -408,7 +410,8 @@ asio::awaitable<void> check_client(const Args& a, const restriction::Engine& eng
   const auto address = asio::ip::make_address(ip);
   dns::AnswerSet answers(resolver);
   engine.prefetch_client(ip, answers);
-  const auto context = make_context(ip, address, answers);
+  const std::string reversed = dns::reversed_address(ip);
+  const auto context = make_context(ip, reversed, address, answers);
   restriction::Effects effects;
   const auto mark = effects.mark();
   for (int round = 0;; ++round) {
@@ -488,10 +491,11 @@ struct Decisions {
 
 Decisions run_decisions(std::string name, const Args& a, const restriction::Engine& engine,
                         const std::shared_ptr<dns::Resolver>& resolver, size_t count) {
-  std::vector<std::string> ips;
+  std::vector<std::string> ips, reversed;
   std::vector<asio::ip::address> addresses;
   for (size_t i = 0; i < count; ++i) {
     ips.push_back(client_ip(i));
+    reversed.push_back(dns::reversed_address(ips.back()));
     addresses.push_back(asio::ip::make_address(ips.back()));
   }
   Decisions out;
@@ -507,7 +511,7 @@ Decisions run_decisions(std::string name, const Args& a, const restriction::Engi
     for (size_t round = 0; round < rounds; ++round) {
       for (size_t i = 0; i < count; ++i) {
         dns::AnswerSet answers(resolver);
-        const auto context = make_context(ips[i], addresses[i], answers);
+        const auto context = make_context(ips[i], reversed[i], addresses[i], answers);
         restriction::Effects effects;
         const auto verdict = engine.check(restriction::Check::kClient, context, effects);
         phase.tally.count(a, i, verdict, effects);

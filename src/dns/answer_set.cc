@@ -23,22 +23,30 @@ AnswerPtr no_resolver() {
 
 AnswerSet::AnswerSet(std::shared_ptr<Resolver> resolver) : resolver_(std::move(resolver)) {}
 
-std::string AnswerSet::key(std::string_view name, Type type) {
-  std::string out = canonical(name);
-  out += '/';
-  out += std::to_string(static_cast<unsigned>(type));
-  return out;
+// The key is the canonical name and two bytes of type, built in a reused
+// buffer: a lookup of a known answer allocates nothing.
+std::string_view AnswerSet::key(std::string_view name, Type type) {
+  if (name.ends_with('.')) name.remove_suffix(1);
+  key_.assign(name);
+  for (auto& c : key_) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  const auto t = static_cast<uint16_t>(type);
+  key_ += '\0';
+  key_ += static_cast<char>(t >> 8);
+  key_ += static_cast<char>(t & 0xff);
+  return key_;
 }
 
 const Answer* AnswerSet::find(std::string_view name, Type type) {
-  auto k = key(name, type);
+  const auto k = key(name, type);
   if (auto it = answers_.find(k); it != answers_.end()) return it->second.get();
   if (AnswerPtr cached = resolver_ ? resolver_->cached(name, type) : nullptr) {
     if (answers_.size() >= kMaxAnswers) answers_.clear();
-    return answers_.emplace(std::move(k), std::move(cached)).first->second.get();
+    return answers_.emplace(std::string(k), std::move(cached)).first->second.get();
   }
   const bool noted = std::ranges::any_of(needed_, [&](const auto& question) {
-    return question.second == type && canonical(question.first) == canonical(name);
+    return question.second == type && question.first == name;
   });
   if (!noted) needed_.emplace_back(std::string(name), type);
   return nullptr;
@@ -58,12 +66,13 @@ asio::awaitable<void> AnswerSet::fetch_needed() {
     AnswerPtr answer = no_resolver();
     if (resolver_) answer = co_await resolver_->lookup(name, type);
     if (answers_.size() >= kMaxAnswers) answers_.clear();
-    answers_.insert_or_assign(key(name, type), std::move(answer));
+    answers_.insert_or_assign(std::string(key(name, type)), std::move(answer));
   }
 }
 
 void AnswerSet::put(std::string_view name, Type type, Answer answer) {
-  answers_.insert_or_assign(key(name, type), std::make_shared<const Answer>(std::move(answer)));
+  answers_.insert_or_assign(std::string(key(name, type)),
+                            std::make_shared<const Answer>(std::move(answer)));
 }
 
 }  // namespace moat::dns

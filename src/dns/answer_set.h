@@ -50,10 +50,16 @@ class AnswerSet {
   Resolver* resolver() const { return resolver_.get(); }
 
  private:
-  static std::string key(std::string_view name, Type type);
+  std::string_view key(std::string_view name, Type type);
+
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
 
   std::shared_ptr<Resolver> resolver_;
-  std::unordered_map<std::string, AnswerPtr> answers_;
+  std::unordered_map<std::string, AnswerPtr, KeyHash, std::equal_to<>> answers_;
+  std::string key_;  // key()'s buffer
   std::vector<std::pair<std::string, Type>> needed_;
 };
 

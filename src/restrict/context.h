@@ -26,7 +26,8 @@ enum class Stage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData };
 struct Context {
   Stage stage = Stage::kConnect;
   asio::ip::address client_address;
-  std::string_view client_ip;                        // client_address as text
+  std::string_view client_ip;           // client_address as text
+  std::string_view reversed_client_ip;  // "d.c.b.a" or IPv6 nibbles, for DNS lists; may be empty
   std::string_view client_name = "unknown";          // verified host name
   std::string_view reverse_client_name = "unknown";  // PTR name, unverified
   NameStatus client_name_status = NameStatus::kPerm;

@@ -188,9 +188,16 @@ std::string checked_query(std::string name) {
 
 // The query name for the client address, "" when it is not an address.
 std::string address_query(const Request& r, const DnsList& list) {
-  std::string reversed = dns::reversed_address(r.context.client_ip);
-  if (reversed.empty()) return {};
-  return checked_query(reversed + "." + list.zone);
+  std::string query;
+  if (!r.context.reversed_client_ip.empty()) {
+    query = r.context.reversed_client_ip;
+  } else {
+    query = dns::reversed_address(r.context.client_ip);
+    if (query.empty()) return {};
+  }
+  query += '.';
+  query += list.zone;
+  return checked_query(std::move(query));
 }
 
 // The query name for a name or an address's domain, as Postfix's

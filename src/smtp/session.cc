@@ -268,6 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   asio::ip::address client_address_;
   std::string client_ip_;
+  std::string reversed_client_ip_;  // for DNS list queries
   std::string client_name_ = "unknown";
   std::string reverse_client_name_ = "unknown";
   restriction::NameStatus client_name_status_ = restriction::NameStatus::kPerm;
@@ -460,6 +461,7 @@ restriction::Context Session::restriction_context(restriction::Stage stage) {
   context.stage = stage;
   context.client_address = client_address_;
   context.client_ip = client_ip_;
+  context.reversed_client_ip = reversed_client_ip_;
   context.client_name = client_name_;
   context.reverse_client_name = reverse_client_name_;
   context.client_name_status = client_name_status_;
@@ -996,6 +998,7 @@ asio::awaitable<void> Session::run() {
     client_address_ = asio::ip::make_address_v4(asio::ip::v4_mapped, client_address_.to_v6());
   }
   client_ip_ = client_address_.to_string();
+  reversed_client_ip_ = dns::reversed_address(client_ip_);
   client_in_mynetworks_ = config_->mynetworks.contains(client_address_);
   socket_.set_option(tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
