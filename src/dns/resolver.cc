@@ -41,6 +41,7 @@
 #include <algorithm>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/execution_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -193,9 +194,46 @@ AnswerPtr invalid_name() {
   return answer;
 }
 
+// A resolver the io_context's shutdown can reach (see ResolverService).
+class Abandonable {
+ public:
+  // Destroys the waiting lookups' handlers without running them.
+  virtual void abandon() = 0;
+
+ protected:
+  ~Abandonable() = default;
+};
+
+// A waiting lookup's coroutine may be the last owner of its resolver (a
+// session holds it through shared_ptr), while the resolver holds the
+// coroutine's handler: a cycle the io_context cannot see. Its shutdown
+// reaches this service, which destroys those handlers, as Asio's own
+// services do with theirs.
+class ResolverService final : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+
+  explicit ResolverService(asio::execution_context& context) : service(context) {}
+
+  void add(Abandonable* resolver) { live_.push_back(resolver); }
+  void remove(Abandonable* resolver) { std::erase(live_, resolver); }
+
+ private:
+  void shutdown() override {
+    // Abandoning one resolver may destroy others (or itself): work from a
+    // copy and skip what is gone.
+    const std::vector<Abandonable*> snapshot = live_;
+    for (Abandonable* resolver : snapshot) {
+      if (std::find(live_.begin(), live_.end(), resolver) != live_.end()) resolver->abandon();
+    }
+  }
+
+  std::vector<Abandonable*> live_;
+};
+
 }  // namespace
 
-struct Resolver::Impl {
+struct Resolver::Impl final : Abandonable {
   using Life = std::shared_ptr<Impl*>;
 
   // A coroutine (or other Asio operation) waiting for a flight.
@@ -283,9 +321,22 @@ struct Resolver::Impl {
         throw std::runtime_error(std::string("c-ares servers: ") + ares_strerror(status));
       }
     }
+    service_ = &asio::use_service<ResolverService>(io_);
+    service_->add(this);
+  }
+
+  void abandon() override {
+    std::vector<std::unique_ptr<Waiter>> doomed;
+    for (auto& [key, flight] : flights_) {
+      for (auto& waiter : flight->waiters) doomed.push_back(std::move(waiter));
+      flight->waiters.clear();
+    }
+    // `doomed` dies last, on the way out: destroying a waiting lookup may
+    // destroy this resolver, so nothing may touch it afterwards.
   }
 
   ~Impl() {
+    service_->remove(this);
     // From here on no handler and no resumed lookup reaches this object.
     life_.reset();
     shutting_down_ = true;
@@ -487,6 +538,7 @@ struct Resolver::Impl {
   }
 
   asio::io_context& io_;
+  ResolverService* service_ = nullptr;
   ResolverStats& stats_;
   ares_channel channel_ = nullptr;
   asio::steady_timer timer_;

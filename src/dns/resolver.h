@@ -18,9 +18,10 @@
 // A name that cannot be a DNS name (empty label, label over 63 octets,
 // name over 255) is never asked: kNxDomain with error "invalid name".
 // SERVFAIL and REFUSED answers are final (no next server: c-ares 1.18 would
-// report them as "connection refused"). Destroy the Resolver before its
-// io_context; lookups still waiting then complete with kTempFail
-// ("resolver shut down") when the loop runs again.
+// report them as "connection refused"). A Resolver must not outlive its
+// io_context: destroy it first, and lookups still waiting complete with
+// kTempFail ("resolver shut down") when the loop runs again. One kept alive
+// only by lookups waiting in it goes away with the io_context.
 #pragma once
 
 #include <chrono>

@@ -533,3 +533,36 @@ TEST(DnsAnswerCache, EvictsTheLeastRecentlyUsedAndExpires) {
 
 }  // namespace
 }  // namespace moat::dns
+
+namespace moat::dns {
+namespace {
+
+// Sessions hold the resolver through shared_ptr (AnswerSet): when the
+// io_context goes away with such a session suspended in a lookup, the
+// resolver dies inside the loop's shutdown. That must be clean too.
+TEST(DnsResolverLifetime, LastOwnerIsASuspendedLookup) {
+  auto io = std::make_unique<asio::io_context>();
+  bool started = false;
+  {
+    auto server = std::make_shared<FakeServer>(
+        *io, [](const Query&, bool) { return std::optional<Bytes>(); });
+    auto resolver = std::make_shared<Resolver>(
+        *io, Options{.servers = {server->address()}, .timeout = 5000ms, .tries = 1});
+    asio::co_spawn(
+        *io,
+        [](std::shared_ptr<Resolver> r, std::shared_ptr<FakeServer> s,
+           bool& started) -> asio::awaitable<void> {
+          started = true;
+          co_await r->lookup("mx.example", Type::kA);
+          (void)s;
+        }(resolver, server, started),
+        [](std::exception_ptr) {});
+  }
+  for (int i = 0; i < 20 && !started; ++i) io->run_one_for(50ms);
+  io->run_for(50ms);
+  ASSERT_TRUE(started);
+  io.reset();  // destroys the suspended lookup, and with it the resolver
+}
+
+}  // namespace
+}  // namespace moat::dns
