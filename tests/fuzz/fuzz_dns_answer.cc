@@ -30,8 +30,8 @@ void check_name(const std::string& name) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static constexpr std::string_view kNames[] = {"example", "www.example", "MX.Example.",
                                                 "1.2.0.192.in-addr.arpa"};
-  static constexpr Type kTypes[] = {Type::kA, Type::kAAAA, Type::kMX, Type::kTXT, Type::kPTR,
-                                    Type::kCNAME};
+  static constexpr Type kTypes[] = {Type::kA,   Type::kAAAA, Type::kMX,
+                                    Type::kTXT, Type::kPTR,  Type::kCNAME};
   const std::span<const uint8_t> message(data, size);
   for (std::string_view name : kNames) {
     for (Type type : kTypes) {
