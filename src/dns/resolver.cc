@@ -350,7 +350,13 @@ struct Resolver::Impl final : Abandonable {
   // --- c-ares's sockets on the Asio loop ---
 
   static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
-    static_cast<Impl*>(data)->socket_state(fd, readable != 0, writable != 0);
+    // No exception may cross c-ares's C frames. A socket Asio could not
+    // take (out of memory, epoll refused) goes unwatched: its query times
+    // out on the timer like one to a silent server.
+    try {
+      static_cast<Impl*>(data)->socket_state(fd, readable != 0, writable != 0);
+    } catch (const std::exception&) {
+    }
   }
 
   void socket_state(int fd, bool readable, bool writable) {
