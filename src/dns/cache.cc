@@ -2,21 +2,30 @@
 
 namespace moat::dns {
 
-std::string AnswerCache::key(const std::string& name, Type type) {
-  // The type first, in two raw bytes: no name can be mistaken for another
-  // name with another type.
+namespace {
+
+// The type first, in two raw bytes: no name can be mistaken for another
+// name with another type.
+void build_key(std::string& k, std::string_view name, Type type) {
   const auto number = static_cast<uint16_t>(type);
-  std::string k;
-  k.reserve(name.size() + 2);
+  k.clear();
   k.push_back(static_cast<char>(number >> 8));
   k.push_back(static_cast<char>(number & 0xFF));
   k += name;
+}
+
+}  // namespace
+
+std::string AnswerCache::key(std::string_view name, Type type) {
+  std::string k;
+  k.reserve(name.size() + 2);
+  build_key(k, name, type);
   return k;
 }
 
-AnswerCache::AnswerPtr AnswerCache::find(const std::string& name, Type type,
-                                         Clock::time_point now) {
-  const auto found = index_.find(key(name, type));
+AnswerCache::AnswerPtr AnswerCache::find(std::string_view name, Type type, Clock::time_point now) {
+  build_key(key_, name, type);
+  const auto found = index_.find(std::string_view(key_));
   if (found == index_.end()) return nullptr;
   const auto entry = found->second;
   if (entry->expires <= now) {

@@ -12,6 +12,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "dns/message.h"
@@ -26,7 +27,8 @@ class AnswerCache {
   explicit AnswerCache(size_t capacity) : capacity_(capacity) {}
 
   // The answer while it is fresh, else null (an expired entry is dropped).
-  AnswerPtr find(const std::string& name, Type type, Clock::time_point now);
+  // Allocates nothing.
+  AnswerPtr find(std::string_view name, Type type, Clock::time_point now);
   // Keeps `answer` for `ttl` seconds from `now`, replacing what was there.
   void put(const std::string& name, Type type, AnswerPtr answer, uint32_t ttl,
            Clock::time_point now);
@@ -35,9 +37,14 @@ class AnswerCache {
 
   // The map key of (name, type); the resolver keys its in-flight table
   // the same way.
-  static std::string key(const std::string& name, Type type);
+  static std::string key(std::string_view name, Type type);
 
  private:
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+
   struct Entry {
     std::string key;
     AnswerPtr answer;
@@ -45,7 +52,8 @@ class AnswerCache {
   };
   size_t capacity_;
   std::list<Entry> entries_;  // most recently used first
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  std::unordered_map<std::string, std::list<Entry>::iterator, KeyHash, std::equal_to<>> index_;
+  std::string key_;  // find()'s key, built in place
 };
 
 }  // namespace moat::dns

@@ -301,7 +301,12 @@ struct Resolver::Impl final : Abandonable {
     o.tries = std::max(options.tries, 1);
     o.sock_state_cb = &Impl::on_socket_state;
     o.sock_state_cb_data = this;
-    const int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB;
+    // c-ares sends every UDP query of a server through one socket: with
+    // hundreds in flight the default receive buffer (~200 KiB) overflows
+    // and each lost answer costs a whole timeout.
+    o.socket_receive_buffer_size = 4 << 20;
+    const int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+                     ARES_OPT_SOCK_RCVBUF;
     int status = ares_init_options(&channel_, &o, mask);
     if (status != ARES_SUCCESS) {
       throw std::runtime_error(std::string("c-ares: ") + ares_strerror(status));
@@ -501,7 +506,7 @@ struct Resolver::Impl final : Abandonable {
 
   // --- lookups ---
 
-  AnswerPtr find_cached(const std::string& name, Type type) {
+  AnswerPtr find_cached(std::string_view name, Type type) {
     return cache_.find(name, type, AnswerCache::Clock::now());
   }
 
@@ -532,10 +537,15 @@ struct Resolver::Impl final : Abandonable {
     }
   }
 
-  // The chain from the cache alone, or null when a part is missing.
-  AnswerPtr cached_chain(const std::string& name, Type type) {
-    if (!valid_name(name)) return invalid_name();
-    Chain chain(name);
+  // The chain from the cache alone, or null when a part is missing. Only
+  // valid names are ever cached, so a hit needs no validation; an answer
+  // that ends its chain here (the usual case) is returned as it is.
+  AnswerPtr cached_chain(std::string_view name, Type type) {
+    AnswerPtr first = find_cached(name, type);
+    if (!first) return valid_name(std::string(name)) ? nullptr : invalid_name();
+    if (first->follow_cname.empty()) return first;
+    Chain chain{std::string(name)};
+    if (AnswerPtr result = chain.add(std::move(first))) return result;
     for (;;) {
       AnswerPtr answer = find_cached(chain.current(), type);
       if (!answer) return nullptr;
@@ -562,6 +572,10 @@ Resolver::Resolver(asio::io_context& io, Options options)
 Resolver::~Resolver() = default;
 
 AnswerPtr Resolver::cached(std::string_view name, Type type) {
+  // Names moat builds are canonical already: copy only those that are not.
+  const bool is_canonical = !name.ends_with('.') &&
+                            std::ranges::none_of(name, [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (is_canonical) return impl_->cached_chain(name, type);
   return impl_->cached_chain(canonical(name), type);
 }
 
