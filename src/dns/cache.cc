@@ -33,28 +33,34 @@ AnswerCache::AnswerPtr AnswerCache::find(std::string_view name, Type type, Clock
     entries_.erase(entry);
     return nullptr;
   }
-  entries_.splice(entries_.begin(), entries_, entry);
+  entry->used = true;
   return entry->answer;
 }
 
 void AnswerCache::put(const std::string& name, Type type, AnswerPtr answer, uint32_t ttl,
                       Clock::time_point now) {
   if (capacity_ == 0 || ttl == 0) return;
-  std::string k = key(name, type);
+  build_key(key_, name, type);
   const auto expires = now + std::chrono::seconds(ttl);
-  const auto found = index_.find(k);
-  if (found != index_.end()) {
+  if (const auto found = index_.find(std::string_view(key_)); found != index_.end()) {
     found->second->answer = std::move(answer);
     found->second->expires = expires;
-    entries_.splice(entries_.begin(), entries_, found->second);
+    found->second->used = true;
     return;
   }
-  if (entries_.size() >= capacity_) {
-    index_.erase(entries_.back().key);
+  // Each pass either evicts or clears one mark, so this ends.
+  while (entries_.size() >= capacity_) {
+    auto oldest = std::prev(entries_.end());
+    if (oldest->used && oldest->expires > now) {
+      oldest->used = false;
+      entries_.splice(entries_.begin(), entries_, oldest);
+      continue;
+    }
+    index_.erase(std::string_view(oldest->key));
     entries_.pop_back();
   }
-  entries_.push_front(Entry{k, std::move(answer), expires});
-  index_.emplace(std::move(k), entries_.begin());
+  entries_.push_front(Entry{key_, std::move(answer), expires});
+  index_.emplace(std::string_view(entries_.front().key), entries_.begin());
 }
 
 }  // namespace moat::dns

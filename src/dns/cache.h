@@ -1,6 +1,9 @@
 // The resolver's answer cache: (canonical name, type) → answer, each kept
-// until its TTL runs out, at most `capacity` entries, the least recently
-// used evicted first. What gets in is the resolver's choice (it keeps out
+// until its TTL runs out, at most `capacity` entries, evicted in
+// approximately least-recently-used order (CLOCK, "second chance": a hit
+// only marks its entry, so a hit touches one entry and moves nothing; the
+// entry at the old end that was used since it last got there goes back to
+// the new end once instead of out). What gets in is the resolver's choice (it keeps out
 // temporary failures and TTL 0); the cache only counts time and space.
 //
 // Single-threaded, like the resolver that owns it. The clock is passed in
@@ -40,19 +43,16 @@ class AnswerCache {
   static std::string key(std::string_view name, Type type);
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-
   struct Entry {
     std::string key;
     AnswerPtr answer;
     Clock::time_point expires;
+    bool used = false;  // hit since it was put at the new end
   };
   size_t capacity_;
-  std::list<Entry> entries_;  // most recently used first
-  std::unordered_map<std::string, std::list<Entry>::iterator, KeyHash, std::equal_to<>> index_;
+  std::list<Entry> entries_;  // newest first
+  // Keyed by views of the entries' own keys (list nodes never move).
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
   std::string key_;  // find()'s key, built in place
 };
 

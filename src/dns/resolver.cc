@@ -421,16 +421,23 @@ struct Resolver::Impl final : Abandonable {
     rearm_timer();
   }
 
+  // ares_timeout() walks every query in flight, so it is asked only when
+  // the timer is not armed yet: a query sent later times out later than the
+  // one the timer waits for (the timeout is the same), and when the timer
+  // fires it asks again for the next one. A timer left armed after its
+  // queries were answered fires once for nothing.
   void rearm_timer() {
+    if (timer_armed_) return;
     timeval tv{};
-    if (ares_timeout(channel_, nullptr, &tv) == nullptr) {
-      timer_.cancel();
-      return;
-    }
+    if (ares_timeout(channel_, nullptr, &tv) == nullptr) return;
+    timer_armed_ = true;
     timer_.expires_after(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
     timer_.async_wait([life = std::weak_ptr(life_)](const asio::error_code& ec) {
       if (ec) return;
-      if (const Life alive = life.lock()) (*alive)->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      if (const Life alive = life.lock()) {
+        (*alive)->timer_armed_ = false;
+        (*alive)->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      }
     });
   }
 
@@ -558,6 +565,7 @@ struct Resolver::Impl final : Abandonable {
   ResolverStats& stats_;
   ares_channel channel_ = nullptr;
   asio::steady_timer timer_;
+  bool timer_armed_ = false;
   AnswerCache cache_;
   std::mt19937 ids_;
   std::unordered_map<int, std::shared_ptr<Watch>> watches_;
