@@ -1,5 +1,7 @@
 #include "dns/cache.h"
 
+#include <time.h>
+
 namespace moat::dns {
 
 namespace {
@@ -15,6 +17,13 @@ void build_key(std::string& k, std::string_view name, Type type) {
 }
 
 }  // namespace
+
+AnswerCache::Clock::time_point AnswerCache::coarse_now() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return Clock::time_point(std::chrono::seconds(now.tv_sec) +
+                           std::chrono::nanoseconds(now.tv_nsec));
+}
 
 std::string AnswerCache::key(std::string_view name, Type type) {
   std::string k;

@@ -38,6 +38,10 @@ class AnswerCache {
 
   size_t size() const { return entries_.size(); }
 
+  // Now, to a few milliseconds (CLOCK_MONOTONIC_COARSE, the same epoch as
+  // Clock): plenty for TTLs in seconds, and a fraction of the cost.
+  static Clock::time_point coarse_now();
+
   // The map key of (name, type); the resolver keys its in-flight table
   // the same way.
   static std::string key(std::string_view name, Type type);

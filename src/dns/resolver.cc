@@ -514,7 +514,7 @@ struct Resolver::Impl final : Abandonable {
   // --- lookups ---
 
   AnswerPtr find_cached(std::string_view name, Type type) {
-    return cache_.find(name, type, AnswerCache::Clock::now());
+    return cache_.find(name, type, AnswerCache::coarse_now());
   }
 
   // Holds only the weak token across suspensions: the Resolver may be gone

@@ -57,6 +57,7 @@ struct DnsList {
   std::string zone;        // what is appended to the query name
   std::string as_written;  // "zone=filter": the rbl_reply_maps key
   std::optional<AddressFilter> filter;
+  bool zone_valid = false;  // a valid host name without a trailing dot (checked once)
 };
 
 namespace {
@@ -188,6 +189,9 @@ std::string checked_query(std::string name) {
 
 // The query name for the client address, "" when it is not an address.
 std::string address_query(const Request& r, const DnsList& list) {
+  // A reversed address is a valid name: with a valid zone only the length
+  // is left to check.
+  if (!list.zone_valid) return {};
   std::string query;
   if (!r.context.reversed_client_ip.empty()) {
     query = r.context.reversed_client_ip;
@@ -197,7 +201,8 @@ std::string address_query(const Request& r, const DnsList& list) {
   }
   query += '.';
   query += list.zone;
-  return checked_query(std::move(query));
+  if (query.size() > 255) return {};
+  return query;
 }
 
 // The query name for a name or an address's domain, as Postfix's
@@ -490,6 +495,7 @@ bool compile_dns_list(Step& step, std::vector<DnsListZone>& zones,
   list->as_written = step.argument;
   const auto equals = step.argument.find('=');
   list->zone = step.argument.substr(0, equals);
+  list->zone_valid = !list->zone.ends_with('.') && valid_hostname(list->zone);
   if (list->zone.empty()) {
     errors.push_back(step.name + ": no DNS list domain in \"" + step.argument + "\"");
     return false;
