@@ -6,8 +6,9 @@ namespace moat::dns {
 namespace {
 
 // A session that asks about more names than this is misbehaving (or being
-// abused): old answers are dropped, and asked for again if still needed.
-constexpr size_t kMaxAnswers = 4096;
+// abused): trim() drops its answers, asked for again if still needed.
+// (It also bounds the linear search.)
+constexpr size_t kMaxAnswers = 1024;
 
 AnswerPtr no_resolver() {
   static const AnswerPtr answer = [] {
@@ -38,18 +39,46 @@ std::string_view AnswerSet::key(std::string_view name, Type type) {
   return key_;
 }
 
+const Answer* AnswerSet::lookup(std::string_view k) const {
+  const size_t hash = std::hash<std::string_view>{}(k);
+  for (const auto& kept : answers_) {
+    if (kept.hash == hash && std::string_view(keys_).substr(kept.offset, kept.size) == k) {
+      return kept.answer.get();
+    }
+  }
+  return nullptr;
+}
+
+const Answer* AnswerSet::keep(std::string_view k, AnswerPtr answer) {
+  const size_t hash = std::hash<std::string_view>{}(k);
+  for (auto& kept : answers_) {
+    if (kept.hash == hash && std::string_view(keys_).substr(kept.offset, kept.size) == k) {
+      kept.answer = std::move(answer);
+      return kept.answer.get();
+    }
+  }
+  answers_.push_back({hash, keys_.size(), k.size(), std::move(answer)});
+  keys_ += k;
+  return answers_.back().answer.get();
+}
+
 const Answer* AnswerSet::find(std::string_view name, Type type) {
   const auto k = key(name, type);
-  if (auto it = answers_.find(k); it != answers_.end()) return it->second.get();
+  if (const Answer* known = lookup(k)) return known;
   if (AnswerPtr cached = resolver_ ? resolver_->cached(name, type) : nullptr) {
-    if (answers_.size() >= kMaxAnswers) answers_.clear();
-    return answers_.emplace(std::string(k), std::move(cached)).first->second.get();
+    return keep(k, std::move(cached));
   }
   const bool noted = std::ranges::any_of(needed_, [&](const auto& question) {
     return question.second == type && question.first == name;
   });
   if (!noted) needed_.emplace_back(std::string(name), type);
   return nullptr;
+}
+
+void AnswerSet::trim() {
+  if (answers_.size() < kMaxAnswers) return;
+  answers_.clear();
+  keys_.clear();
 }
 
 void AnswerSet::prefetch(std::string_view name, Type type) {
@@ -65,14 +94,12 @@ asio::awaitable<void> AnswerSet::fetch_needed() {
     // No co_await inside ?: here: GCC 12 destroys its result twice.
     AnswerPtr answer = no_resolver();
     if (resolver_) answer = co_await resolver_->lookup(name, type);
-    if (answers_.size() >= kMaxAnswers) answers_.clear();
-    answers_.insert_or_assign(std::string(key(name, type)), std::move(answer));
+    keep(key(name, type), std::move(answer));
   }
 }
 
 void AnswerSet::put(std::string_view name, Type type, Answer answer) {
-  answers_.insert_or_assign(std::string(key(name, type)),
-                            std::make_shared<const Answer>(std::move(answer)));
+  keep(key(name, type), std::make_shared<const Answer>(std::move(answer)));
 }
 
 }  // namespace moat::dns

@@ -16,7 +16,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,19 +46,32 @@ class AnswerSet {
   // come from elsewhere such as a hosts file).
   void put(std::string_view name, Type type, Answer answer);
 
+  // Forgets every answer when there are many (a session asking about
+  // thousands of names). Answers found earlier become invalid: call it only
+  // between evaluations, never while a restriction holds one.
+  void trim();
+
   Resolver* resolver() const { return resolver_.get(); }
 
  private:
+  // The canonical form of (name, type), built in key_.
   std::string_view key(std::string_view name, Type type);
+  const Answer* lookup(std::string_view key) const;
+  const Answer* keep(std::string_view key, AnswerPtr answer);
 
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  // A session holds a handful of answers (a few per recipient at most):
+  // a flat list searched by hash beats a node-based map, and keeping one
+  // costs no allocation once the buffers have grown.
+  struct Kept {
+    size_t hash;
+    size_t offset, size;  // of the key in keys_
+    AnswerPtr answer;
   };
 
   std::shared_ptr<Resolver> resolver_;
-  std::unordered_map<std::string, AnswerPtr, KeyHash, std::equal_to<>> answers_;
-  std::string key_;  // key()'s buffer
+  std::vector<Kept> answers_;
+  std::string keys_;  // the keys of answers_, back to back
+  std::string key_;   // key()'s buffer
   std::vector<std::pair<std::string, Type>> needed_;
 };
 

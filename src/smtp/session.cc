@@ -483,6 +483,7 @@ asio::awaitable<restriction::Verdict> Session::check(restriction::Check check,
   // Each round answers at least one more DNS question; the bound is a
   // safety net against a restriction that keeps asking.
   constexpr int kMaxRounds = 64;
+  dns_.trim();
   const auto mark = effects.mark();
   for (int round = 0;; ++round) {
     auto verdict = config_->restrictions.check(check, context, effects);
