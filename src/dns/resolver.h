@@ -38,9 +38,9 @@
 namespace moat::dns {
 
 struct Options {
-  std::vector<std::string> servers;  // empty: /etc/resolv.conf
+  std::vector<std::string> servers;         // empty: /etc/resolv.conf
   std::chrono::milliseconds timeout{5000};  // per try
-  int tries = 2;                           // per server
+  int tries = 2;                            // per server
   size_t cache_entries = 20000;
 
   bool operator==(const Options&) const = default;
@@ -50,10 +50,10 @@ using AnswerPtr = std::shared_ptr<const Answer>;
 
 // Counters for tests and benchmarks.
 struct ResolverStats {
-  uint64_t lookups = 0;      // calls of lookup()
-  uint64_t cache_hits = 0;   // answered from the cache
-  uint64_t queries = 0;      // questions sent through c-ares
-  uint64_t joined = 0;       // lookups that shared a query already in flight
+  uint64_t lookups = 0;     // calls of lookup()
+  uint64_t cache_hits = 0;  // answered from the cache
+  uint64_t queries = 0;     // questions sent through c-ares
+  uint64_t joined = 0;      // lookups that shared a query already in flight
 };
 
 class Resolver {
