@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 20
 PACKAGES := build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
             libasio-dev libfmt-dev libssl-dev libc-ares-dev liblmdb-dev libhiredis-dev \
             libpcre2-dev googletest libgtest-dev libbenchmark-dev \
-            python3 swaks postfix postfix-pcre fail2ban nsd
+            python3 swaks postfix postfix-pcre fail2ban nsd python3-spf python3-dns python3-yaml
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

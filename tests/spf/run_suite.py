@@ -2,7 +2,7 @@
 """Run an OpenSPF test suite (rfc7208-tests.yml, rfc4408-tests.yml) over real DNS.
 
     run_suite.py SUITE.yml --evaluator pyspf
-    run_suite.py SUITE.yml --evaluator moat [--moat build/moat] [--only SCENARIO:TEST]
+    run_suite.py SUITE.yml --evaluator moat [--moat build/release/moat] [--only SCENARIO:TEST]
 
 Each scenario's zonedata is served by tests/spf/dns_responder.py on
 127.0.0.1:<ephemeral port> (UDP and TCP); the evaluator resolves through it:
@@ -13,7 +13,9 @@ Each scenario's zonedata is served by tests/spf/dns_responder.py on
   the default explanation set to the literal "DEFAULT" as the suite expects,
   and the test's `strict` value when it has one.
 - moat: `MOAT spf --dns-server 127.0.0.1:PORT IP MAILFROM HELO`, one process
-  per test; the first line of its output is "RESULT EXPLANATION-OR-COMMENT".
+  per test (--moat-arg adds arguments after `spf`); the first line of its
+  output is "RESULT EXPLANATION-OR-COMMENT", the explanation compared
+  exactly (only a trailing CR is removed).
   The suite's `explanation: DEFAULT` means the evaluator's default
   explanation: checked against --default-explanation when given, else any
   explanation passes for those tests.
@@ -87,8 +89,9 @@ class PySpf:
 class Moat:
     name = "moat"
 
-    def __init__(self, responder: DnsResponder, binary: str, test_timeout: float):
+    def __init__(self, responder: DnsResponder, binary: str, test_timeout: float, extra: list[str]):
         self.binary = binary
+        self.extra = list(extra)
         self.server = responder.server
         self.test_timeout = test_timeout
         if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
@@ -106,7 +109,8 @@ class Moat:
                 f"stderr {cp.stderr.strip()[:200]!r}): moat's SPF evaluator is missing or broken")
 
     def _run(self, host, mailfrom, helo):
-        return subprocess.run([self.binary, "spf", "--dns-server", self.server, host, mailfrom, helo],
+        return subprocess.run([self.binary, "spf", *self.extra, "--dns-server", self.server,
+                               host, mailfrom, helo],
                               capture_output=True, text=True, errors="replace",
                               timeout=self.test_timeout, stdin=subprocess.DEVNULL)
 
@@ -119,7 +123,7 @@ class Moat:
             return f"(exit {cp.returncode})", cp.stderr.strip().replace("\n", " | ")[:300]
         line = cp.stdout.split("\n", 1)[0]
         word, _, rest = line.partition(" ")
-        return word.strip().lower(), rest.strip()
+        return word.strip().lower(), rest.rstrip("\r")
 
 
 def load_suite(path: str) -> list[dict]:
@@ -131,7 +135,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("suite", help="rfc7208-tests.yml or rfc4408-tests.yml")
     ap.add_argument("--evaluator", choices=("pyspf", "moat"), required=True)
-    ap.add_argument("--moat", default=os.path.join(REPO, "build", "moat"), help="the moat binary")
+    ap.add_argument("--moat", default=os.environ.get("MOAT_BINARY") or os.path.join(REPO, "build", "release", "moat"),
+                    help="the moat binary (default: $MOAT_BINARY, else build/release/moat)")
     ap.add_argument("--only", action="append", default=[], metavar="SCENARIO:TEST",
                     help="run only these tests (repeatable); SCENARIO is the description "
                          "or its index (0-based), either part may be empty or '*'")
@@ -139,6 +144,9 @@ def main(argv=None) -> int:
                     help="pyspf's per-DNS-lookup timeout in seconds (default 1)")
     ap.add_argument("--test-timeout", type=float, default=30.0,
                     help="moat: kill an evaluation after this many seconds (default 30)")
+    ap.add_argument("--moat-arg", action="append", default=[], metavar="ARG",
+                    help="moat: an extra argument put right after `spf` (repeatable), "
+                         "e.g. a DNS timeout option once the evaluator has one")
     ap.add_argument("--default-explanation", default=None,
                     help="moat: its default explanation, for tests expecting DEFAULT")
     ap.add_argument("-v", "--verbose", action="store_true", help="also print passing tests")
@@ -167,7 +175,7 @@ def main(argv=None) -> int:
             if args.evaluator == "pyspf":
                 evaluator = PySpf(responder, args.timeout)
             else:
-                evaluator = Moat(responder, args.moat, args.test_timeout)
+                evaluator = Moat(responder, args.moat, args.test_timeout, args.moat_arg)
         except EvaluatorUnavailable as e:
             print(f"spf suite {suite_name}: cannot run evaluator {args.evaluator}: {e}", file=sys.stderr)
             return 2
