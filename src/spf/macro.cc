@@ -301,6 +301,8 @@ Expansion expand(std::string_view text, const MacroContext& context, MacroUse us
   Expansion result;
   std::string& out = result.text;
   bool cut = false;
+  // Past the bound the rest is still read: a syntax error anywhere wins.
+  bool too_long = false;
   size_t pos = 0;
   for (;;) {
     Token token = next_token(text, pos, use);
@@ -310,6 +312,7 @@ Expansion expand(std::string_view text, const MacroContext& context, MacroUse us
       out.clear();
       return result;
     }
+    if (too_long) continue;
     if (token.kind == Token::kLiteral) {
       out += token.literal;
     } else {
@@ -321,18 +324,17 @@ Expansion expand(std::string_view text, const MacroContext& context, MacroUse us
       }
     }
     if (use == MacroUse::kExplanation && out.size() > kMaxExpansion) {
-      result.error = MacroError::kTooLong;
+      too_long = true;
       out.clear();
-      return result;
     }
     // A domain keeps at most its last 253 characters and the dot before
     // them: trimming the front early bounds memory without changing the result.
-    if (use == MacroUse::kDomain && out.size() > 4 * kMaxExpansion / 16) {
+    if (use == MacroUse::kDomain && out.size() > kMaxExpansion / 4) {
       out.erase(0, out.size() - 2 * (kMaxDomainLength + 1));
       cut = true;
     }
   }
-  if (use == MacroUse::kDomain && !truncate_domain(out, cut)) {
+  if (too_long || (use == MacroUse::kDomain && !truncate_domain(out, cut))) {
     result.error = MacroError::kTooLong;
     out.clear();
   }

@@ -40,6 +40,8 @@ struct ClientIp {
 // "192.0.2.3" or "2001:db8::cb01" (inet_pton forms); nullopt otherwise.
 std::optional<ClientIp> parse_client_ip(std::string_view text);
 
+// Views: what they point at must outlive the expand() call. An IPv4-mapped
+// client (::ffff:a.b.c.d) is the evaluator's to turn into IPv4 first (4.1).
 struct MacroContext {
   std::string_view local_part;                  // l; "" means "postmaster" (4.3)
   std::string_view sender_domain;               // o
