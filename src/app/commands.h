@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace moat::app {
 
@@ -21,5 +22,10 @@ int check_dnsbl(const std::string& config_path);
 // prints the value and returns 0, or prints nothing and returns 1 (an error
 // opening the table goes to stderr, also with 1).
 int query(const std::string& table_spec, const std::string& key);
+
+// SPF check_host() for IP, MAILFROM ("" = null sender) and HELO, like
+// spfquery: args are what follows "spf" on the command line. Prints
+// "RESULT EXPLANATION-or-COMMENT" and returns 0; usage errors return 2.
+int spf(const std::vector<std::string>& args);
 
 }  // namespace moat::app

@@ -3,6 +3,8 @@
 //   moat check [-c FILE] [-n]   validate a config / print non-default parameters
 //   moat check [-c FILE] --dnsbl   test the DNS lists the restrictions use
 //   moat query [-c FILE] TYPE:NAME KEY   look KEY up in a table, like postmap -q
+//   moat spf [--dns-server HOST:PORT] [--dns-timeout SECONDS] IP MAILFROM [HELO]
+//                               an SPF check_host(), like spfquery
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -15,10 +17,12 @@ namespace {
 constexpr const char* kDefaultConfig = "/etc/moat/main.cf";
 
 int usage() {
-  std::cerr << "usage: moat serve [-c FILE]\n"
-               "       moat check [-c FILE] [-n]\n"
-               "       moat check [-c FILE] --dnsbl\n"
-               "       moat query [-c FILE] TYPE:NAME KEY\n";
+  std::cerr
+      << "usage: moat serve [-c FILE]\n"
+         "       moat check [-c FILE] [-n]\n"
+         "       moat check [-c FILE] --dnsbl\n"
+         "       moat query [-c FILE] TYPE:NAME KEY\n"
+         "       moat spf [--dns-server HOST:PORT] [--dns-timeout SECONDS] IP MAILFROM [HELO]\n";
   return 2;
 }
 
@@ -27,6 +31,7 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string command = argv[1];
+  if (command == "spf") return moat::app::spf(std::vector<std::string>(argv + 2, argv + argc));
   std::string config_path = kDefaultConfig;
   bool non_default = false;
   bool dnsbl = false;
