@@ -27,10 +27,13 @@ int spf_usage(const std::string& why) {
   return 2;
 }
 
-asio::awaitable<void> run_check(dns::Resolver& resolver, spf::CheckRequest request,
-                                std::optional<spf::SpfResult>& out) {
+// Stops the loop once the result is in: the resolver's timers would keep it
+// running until their timeouts.
+asio::awaitable<void> run_check(asio::io_context& io, dns::Resolver& resolver,
+                                spf::CheckRequest request, std::optional<spf::SpfResult>& out) {
   spf::SpfResult result = co_await spf::check_host(resolver, request);
   out = std::move(result);
+  io.stop();
 }
 
 // "--name VALUE" or "--name=VALUE" at args[i]; advances i past the value.
@@ -106,7 +109,7 @@ int spf(const std::vector<std::string>& args) {
   asio::io_context io;
   try {
     dns::Resolver resolver(io, options);
-    asio::co_spawn(io, run_check(resolver, request, result), asio::detached);
+    asio::co_spawn(io, run_check(io, resolver, request, result), asio::detached);
     io.run();
   } catch (const std::exception& e) {
     std::cerr << "moat: DNS resolver: " << e.what() << '\n';
