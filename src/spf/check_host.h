@@ -52,6 +52,8 @@ struct SpfResult {
 
 // RFC 7208 4: check_host(<ip>, <domain>, <sender>) for the request's
 // identity. Never throws for DNS or record trouble: those are results.
+// The request is copied when the coroutine first runs: it must be alive
+// until then (co_await the call directly, as usual).
 asio::awaitable<SpfResult> check_host(dns::Resolver& resolver, const CheckRequest& request);
 
 // The name as the resolver takes it: bytes outside 0x21..0x7e and '\\' as
