@@ -135,7 +135,10 @@ std::string ip_dotted(const ClientIp& ip) {
     }
     return out;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
+  // Upper-case nibbles, as the OpenSPF suite expects in explanations (its
+  // v-macro-ip6 test); RFC 7208 7.4's example is lower-case, but in a
+  // domain name the case makes no difference.
+  static constexpr char kHex[] = "0123456789ABCDEF";
   for (int i = 0; i < 16; ++i) {
     if (i) out += '.';
     out += kHex[ip.bytes[i] >> 4];

