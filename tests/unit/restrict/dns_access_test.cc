@@ -6,48 +6,28 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-
 #include "dns/answer_set.h"
+#include "engine_test_base.h"
 #include "restrict/evaluation.h"
 #include "restrict/restrictions.h"
 
 namespace moat::restriction {
 namespace {
 
-namespace fs = std::filesystem;
-
-class DnsAccessTest : public ::testing::Test {
+class DnsAccessTest : public testing::EngineTestBase {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/moat-dns-access-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // "TYPE:PATH" of a new table file.
   std::string table(const std::string& type, const std::string& text) {
-    const auto path = dir_ / ("t" + std::to_string(++tables_) + "." + type);
-    std::ofstream(path) << text;
-    return type + ":" + path.string();
+    return type + ":" + write_file("t" + std::to_string(++tables_) + "." + type, text);
   }
 
   void load(const std::string& text) {
-    auto loaded = config::Config::load_text(
+    build(
         "myhostname = mx.here.test\nmydestination = localhost, $myhostname\n"
         // The client is in mynetworks so that the relay check passes it on.
         "mynetworks = 198.51.100.0/24\n"
-        "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n" +
-            text,
-        "main.cf");
-    problems_ = loaded.problems;
-    ASSERT_TRUE(loaded.config);
-    config_ = loaded.config;
-    destinations_ = deliver::Destinations::build(*config_, problems_);
-    engine_ = Engine::build(*config_, &destinations_, problems_);
+        "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n",
+        text);
     for (const auto& p : problems_) ASSERT_FALSE(p.is_error()) << p.to_string();
   }
 
@@ -138,12 +118,7 @@ class DnsAccessTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
   int tables_ = 0;
-  std::vector<config::Problem> problems_;
-  std::shared_ptr<const config::Config> config_;
-  deliver::Destinations destinations_;
-  Engine engine_;
   Effects effects_;
   dns::AnswerSet answers_;
   std::string client_name_ = "unknown", reverse_name_ = "unknown";

@@ -1,57 +1,26 @@
 // reject_rbl_client & co against canned DNS answers (dns::AnswerSet::put).
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-
 #include "dns/answer_set.h"
+#include "engine_test_base.h"
 #include "restrict/evaluation.h"
 #include "restrict/restrictions.h"
 
 namespace moat::restriction {
 namespace {
 
-namespace fs = std::filesystem;
-
-class DnsblTest : public ::testing::Test {
+class DnsblTest : public testing::EngineTestBase {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/moat-dnsbl-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string table(const std::string& name, const std::string& text) {
-    const auto path = dir_ / name;
-    std::ofstream(path) << text;
-    return "texthash:" + path.string();
+    return "texthash:" + write_file(name, text);
   }
 
   void load(const std::string& text) {
-    auto loaded = config::Config::load_text(
+    build(
         "myhostname = mx.here.test\nmydestination = localhost, $myhostname\n"
         "relay_domains = relay.test\nlocal_recipient_maps = inline:{root=x, postmaster=x}\n"
-        "mynetworks = 192.0.2.0/24\n" +
-            text,
-        "main.cf");
-    problems_ = loaded.problems;
-    ASSERT_TRUE(loaded.config);
-    config_ = loaded.config;
-    destinations_ = deliver::Destinations::build(*config_, problems_);
-    engine_ = Engine::build(*config_, &destinations_, problems_);
-  }
-  bool has_error() const {
-    for (const auto& p : problems_) {
-      if (p.is_error()) return true;
-    }
-    return false;
-  }
-  std::string problem_text() const {
-    std::string out;
-    for (const auto& p : problems_) out += p.to_string() + "\n";
-    return out;
+        "mynetworks = 192.0.2.0/24\n",
+        text);
   }
 
   // RCPT from client `ip` (named `name`, "unknown" when not verified).
@@ -120,11 +89,6 @@ class DnsblTest : public ::testing::Test {
   }
   std::string reply_of(const Verdict& v) { return v.reply.log_text(); }
 
-  fs::path dir_;
-  std::vector<config::Problem> problems_;
-  std::shared_ptr<const config::Config> config_;
-  deliver::Destinations destinations_;
-  Engine engine_;
   Effects effects_;
   dns::AnswerSet answers_;
   std::string recipient_, sender_, helo_, ip_, name_;

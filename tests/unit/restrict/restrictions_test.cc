@@ -1,61 +1,29 @@
 #include "restrict/restrictions.h"
 
 #include "dns/answer_set.h"
+#include "engine_test_base.h"
 #include "restrict/evaluation.h"
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-
 namespace moat::restriction {
 namespace {
 
-namespace fs = std::filesystem;
-
 // A config snapshot with the given main.cf lines, its destinations and engine.
-class RestrictionsTest : public ::testing::Test {
+class RestrictionsTest : public testing::EngineTestBase {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/moat-restrict-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // "texthash:PATH" of a new table file.
   std::string table(const std::string& name, const std::string& text) {
-    const auto path = dir_ / name;
-    std::ofstream(path) << text;
-    return "texthash:" + path.string();
+    return "texthash:" + write_file(name, text);
   }
 
   // Loads main.cf text (on top of a small base) and builds the engine.
   void load(const std::string& text) {
-    auto loaded = config::Config::load_text(
+    build(
         "myhostname = mx.here.test\nmydestination = localhost, $myhostname\n"
         "relay_domains = relay.test\nlocal_recipient_maps = inline:{root=x, postmaster=x}\n"
-        "mynetworks = 192.0.2.0/24\n" +
-            text,
-        "main.cf");
-    problems_ = loaded.problems;
-    ASSERT_TRUE(loaded.config);
-    config_ = loaded.config;
-    destinations_ = deliver::Destinations::build(*config_, problems_);
-    engine_ = Engine::build(*config_, &destinations_, problems_);
-  }
-
-  bool has_error() const {
-    for (const auto& p : problems_) {
-      if (p.is_error()) return true;
-    }
-    return false;
-  }
-  std::string problem_text() const {
-    std::string out;
-    for (const auto& p : problems_) out += p.to_string() + "\n";
-    return out;
+        "mynetworks = 192.0.2.0/24\n",
+        text);
   }
 
   // A request at RCPT for `recipient` from `sender` after HELO `helo`.
@@ -122,11 +90,6 @@ class RestrictionsTest : public ::testing::Test {
     return engine_.check(Check::kSender, c, effects_);
   }
 
-  fs::path dir_;
-  std::vector<config::Problem> problems_;
-  std::shared_ptr<const config::Config> config_;
-  deliver::Destinations destinations_;
-  Engine engine_;
   Effects effects_;
   dns::AnswerSet answers_;  // no resolver: tests put() every answer
   std::string recipient_, sender_, helo_;
