@@ -235,7 +235,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // Restrictions: the facts of this session for the engine, the checks of
   // one request (stopping at the first reject), and their log lines.
   restriction::Context restriction_context(restriction::Stage stage);
-  // One check, with the DNS answers it needs looked up (see restrictions.h).
+  // One check, with the DNS answers it needs looked up (see restrictions.h):
+  // evaluate() once, and only when that ends pending, finish_pending()
+  // fetches the noted answers and evaluates again until it decides.
+  restriction::Verdict evaluate(restriction::Check check, const restriction::Context& context,
+                                restriction::Effects& effects);
+  asio::awaitable<restriction::Verdict> finish_pending(restriction::Check check,
+                                                       const restriction::Context& context,
+                                                       restriction::Effects& effects);
   asio::awaitable<restriction::Verdict> check(restriction::Check check,
                                               const restriction::Context& context,
                                               restriction::Effects& effects);
@@ -477,32 +484,51 @@ restriction::Context Session::restriction_context(restriction::Stage stage) {
   return context;
 }
 
-asio::awaitable<restriction::Verdict> Session::check(restriction::Check check,
-                                                     const restriction::Context& context,
-                                                     restriction::Effects& effects) {
+restriction::Verdict Session::evaluate(restriction::Check check,
+                                       const restriction::Context& context,
+                                       restriction::Effects& effects) {
+  dns_.trim();
+  const auto mark = effects.mark();
+  auto verdict = config_->restrictions.check(check, context, effects);
+  if (verdict.is_pending()) effects.roll_back(mark);
+  return verdict;
+}
+
+asio::awaitable<restriction::Verdict> Session::finish_pending(restriction::Check check,
+                                                              const restriction::Context& context,
+                                                              restriction::Effects& effects) {
   // Each round answers at least one more DNS question; the bound is a
   // safety net against a restriction that keeps asking.
   constexpr int kMaxRounds = 64;
-  dns_.trim();
   const auto mark = effects.mark();
-  for (int round = 0;; ++round) {
-    auto verdict = config_->restrictions.check(check, context, effects);
-    if (!verdict.is_pending()) co_return verdict;
-    effects.roll_back(mark);
-    if (round == kMaxRounds || !dns_.has_needed()) {
+  for (int round = 1;; ++round) {
+    if (round > kMaxRounds || !dns_.has_needed()) {
       log::warning("smtpd", "{}: restriction check still waits for DNS after {} rounds", client(),
-                   round + 1);
+                   round);
       co_return restriction::Verdict::reject({451, "4.3.5", "Server configuration error"});
     }
     co_await dns_.fetch_needed();
+    auto verdict = config_->restrictions.check(check, context, effects);
+    if (!verdict.is_pending()) co_return verdict;
+    effects.roll_back(mark);
   }
+}
+
+asio::awaitable<restriction::Verdict> Session::check(restriction::Check check,
+                                                     const restriction::Context& context,
+                                                     restriction::Effects& effects) {
+  auto verdict = evaluate(check, context, effects);
+  if (verdict.is_pending()) verdict = co_await finish_pending(check, context, effects);
+  co_return verdict;
 }
 
 asio::awaitable<restriction::Verdict> Session::run_checks(
     std::span<const restriction::Check> checks, const restriction::Context& context,
     restriction::Effects& effects) {
   for (const auto one : checks) {
-    auto verdict = co_await check(one, context, effects);
+    // Evaluated in place: a coroutine frame only for a check that waits for DNS.
+    auto verdict = evaluate(one, context, effects);
+    if (verdict.is_pending()) verdict = co_await finish_pending(one, context, effects);
     if (verdict.is_reject()) co_return verdict;
   }
   co_return restriction::Verdict::dunno();
