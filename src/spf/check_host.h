@@ -27,9 +27,10 @@
 
 namespace moat::spf {
 
-// The explanation of a "fail" when the record has no usable exp= (6.2).
-inline constexpr std::string_view kDefaultExplanation =
-    "the sender domain's SPF policy does not authorize this client";
+// The explanation of a "fail" when the record has no usable exp= (6.2):
+// the words policyd-spf (pyspf) gives, which administrators know from its
+// "Message rejected due to: SPF fail - not authorized" replies.
+inline constexpr std::string_view kDefaultExplanation = "SPF fail - not authorized";
 
 enum class Result { kNone, kNeutral, kPass, kFail, kSoftFail, kTempError, kPermError };
 

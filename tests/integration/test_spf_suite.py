@@ -18,7 +18,7 @@ TESTDATA = os.environ.get("MOAT_SPF_TESTDATA", "/work/shared/testdata/spf")
 PYTHON = "/usr/bin/python3"
 
 # moat's default explanation (src/spf/check_host.h kDefaultExplanation).
-DEFAULT_EXPLANATION = "the sender domain's SPF policy does not authorize this client"
+DEFAULT_EXPLANATION = "SPF fail - not authorized"
 
 # Test name -> why moat's answer differs and is kept (none today: both
 # suites pass whole).
