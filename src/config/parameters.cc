@@ -195,6 +195,31 @@ constexpr ParameterSpec kParameters[] = {
      "How long SIGTERM waits for open sessions to finish"},
     {"moat_smtp_listen", T::kList, "0.0.0.0:25 [::]:25",
      "Addresses the SMTP server listens on, host:port, IPv6 in brackets"},
+    {"moat_spf_authserv_id", T::kString, "$myhostname",
+     "The authserv-id of check_spf's Authentication-Results header"},
+    {"moat_spf_domain_whitelist", T::kList, "",
+     "check_spf skips clients that pass SPF for one of these domains (policyd-spf's "
+     "Domain_Whitelist)"},
+    {"moat_spf_header_type", T::kString, "SPF",
+     "check_spf's header for accepted mail: SPF (Received-SPF), AR (Authentication-Results) or "
+     "None"},
+    {"moat_spf_helo_reject", T::kString, "Fail",
+     "HELO results check_spf refuses: Fail, SPF_Not_Pass, Softfail, Null (Fail for the null "
+     "sender only), False (never) or No_Check (policyd-spf's HELO_reject)"},
+    {"moat_spf_mail_from_reject", T::kString, "Fail",
+     "MAIL FROM results check_spf refuses: Fail, SPF_Not_Pass, Softfail, False (never) or "
+     "No_Check (policyd-spf's Mail_From_reject)"},
+    {"moat_spf_permerror_reject", T::kBoolean, "no",
+     "check_spf refuses an SPF permerror (550 5.7.24)"},
+    {"moat_spf_reject_not_pass_domains", T::kList, "",
+     "Sender and HELO domains for which check_spf refuses every result but pass, none and "
+     "temperror"},
+    {"moat_spf_skip_addresses", T::kList, "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1",
+     "Clients check_spf does not check (local connections)"},
+    {"moat_spf_temperror_defer", T::kBoolean, "no",
+     "check_spf defers an SPF temperror (451 4.4.3) instead of accepting"},
+    {"moat_spf_whitelist", T::kList, "",
+     "Client networks check_spf does not check (secondary MX, known forwarders)"},
     {"moat_workers", T::kInteger, "0", "Event-loop threads; 0 means one per CPU core"},
     {"multi_recipient_bounce_reject_code", T::kInteger, "550",
      "Reply code for reject_multi_recipient_bounce"},

@@ -12,6 +12,9 @@
 namespace moat::dns {
 class AnswerSet;
 }
+namespace moat::spf {
+class ResultSet;
+}
 
 namespace moat::restriction {
 
@@ -47,6 +50,8 @@ struct Context {
   bool improper_pipelining = false;
   // The session's DNS answers; null: every DNS question fails temporarily.
   dns::AnswerSet* dns = nullptr;
+  // The session's SPF results (check_spf); null: every result is temperror.
+  spf::ResultSet* spf = nullptr;
 };
 
 }  // namespace moat::restriction

@@ -10,7 +10,9 @@
 #include <string_view>
 
 #include "dns/message.h"
+#include "net/cidr.h"
 #include "restrict/restrictions.h"
+#include "spf/check_host.h"
 
 namespace moat::restriction {
 
@@ -59,6 +61,9 @@ struct Request {
   // question is then noted, and the evaluator returns Verdict::pending()
   // (after noting every other question it can already tell it needs).
   const dns::Answer* dns(std::string_view name, dns::Type type) const;
+  // The SPF result for (sender, HELO name) ("" = the null sender), or null
+  // when it is not known yet: noted like a DNS question (spf_policy.cc).
+  const spf::SpfResult* spf(std::string_view sender, std::string_view helo) const;
   void log(std::string_view action, std::string text) {
     effects.events.push_back({std::string(action), std::move(text)});
   }
@@ -162,6 +167,27 @@ Verdict check_sender_ns_access(const Step&, Request&);
 Verdict check_recipient_a_access(const Step&, Request&);
 Verdict check_recipient_mx_access(const Step&, Request&);
 Verdict check_recipient_ns_access(const Step&, Request&);
+
+// spf_policy.cc: check_spf, with policyd-spf's settings (moat_spf_*).
+Verdict check_spf(const Step&, Request&);
+struct SpfSettings {
+  // HELO_reject / Mail_From_reject: which results refuse the mail.
+  enum class Policy { kFail, kSoftfail, kNotPass, kNull, kFalse, kNoCheck };
+  enum class Header { kReceivedSpf, kAuthenticationResults, kNone };
+  Policy helo = Policy::kFail;
+  Policy mail_from = Policy::kFail;
+  bool permerror_reject = false;
+  bool temperror_defer = false;
+  std::vector<std::string> reject_not_pass_domains;  // lower case
+  std::vector<std::string> domain_whitelist;         // lower case
+  net::NetworkList skip_addresses;
+  net::NetworkList whitelist;
+  Header header = Header::kReceivedSpf;
+  std::string authserv_id;  // Authentication-Results
+  std::string receiver;     // myhostname: Received-SPF's receiver, the URL's r=
+};
+std::shared_ptr<const SpfSettings> build_spf_settings(const config::Config& config,
+                                                      std::vector<config::Problem>& problems);
 
 // Host name syntax as Postfix's valid_hostname() and address literals.
 bool valid_hostname(std::string_view name);

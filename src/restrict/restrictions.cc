@@ -153,6 +153,7 @@ Rule kRules[] = {
     {"check_recipient_a_access", 1, check_recipient_a_access, Family::kDns},
     {"check_recipient_mx_access", 1, check_recipient_mx_access, Family::kDns},
     {"check_recipient_ns_access", 1, check_recipient_ns_access, Family::kDns},
+    {"check_spf", 0, check_spf, Family::kDns},
     {"check_policy_service", 1, not_active, Family::kPolicy},
     {"reject_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
     {"reject_known_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
@@ -193,8 +194,9 @@ bool can_block_relay(std::string_view name) {
 
 // Restrictions that may permit a request whatever its destination.
 bool may_permit_any_destination(std::string_view name) {
-  return name == "permit" || name.starts_with("check_") || name == "permit_dnswl_client" ||
-         name == "permit_rhswl_client" || name == "permit_mx_backup";
+  return name == "permit" || (name.starts_with("check_") && name != "check_spf") ||
+         name == "permit_dnswl_client" || name == "permit_rhswl_client" ||
+         name == "permit_mx_backup";
 }
 
 std::string lower(std::string_view text) {
@@ -583,6 +585,7 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
   engine.relay_list_ = compile("smtpd_relay_restrictions", ListKind::kRecipient);
   engine.checks_pipelining_ = compiler.pipelining;
   engine.dns_lists_ = build_dns_list_settings(config, std::move(compiler.dns_zones), problems);
+  engine.spf_ = build_spf_settings(config, problems);
 
   const auto relay = config.get_list("smtpd_relay_restrictions");
   if (!can_refuse(relay) && !can_refuse(config.get_list("smtpd_recipient_restrictions"))) {

@@ -69,6 +69,7 @@ struct Step;
 struct Request;
 class Engine;
 struct DnsListSettings;
+struct SpfSettings;
 
 // A DNS list a compiled restriction queries: the zone without "=filter";
 // `domains` for RHSBL/RHSWL zones (names, not addresses, are looked up).
@@ -134,6 +135,8 @@ class Engine {
   const std::vector<DnsListZone>& dns_list_zones() const;
   // default_rbl_reply, rbl_reply_maps ...; null for an engine not built.
   const DnsListSettings* dns_lists() const { return dns_lists_.get(); }
+  // check_spf's moat_spf_* settings; null for an engine not built.
+  const SpfSettings* spf() const { return spf_.get(); }
 
   // reject_unlisted_recipient / smtpd_reject_unlisted_recipient: the reply
   // for an unknown local or virtual recipient, or dunno.
@@ -175,6 +178,7 @@ class Engine {
   RestrictionList relay_list_;  // smtpd_relay_restrictions, before lists_[kRecipient]
   std::map<std::string, std::shared_ptr<RestrictionList>, std::less<>> classes_;
   std::shared_ptr<const DnsListSettings> dns_lists_;  // dnsbl.cc
+  std::shared_ptr<const SpfSettings> spf_;            // spf_policy.cc
 };
 
 }  // namespace moat::restriction

@@ -22,6 +22,7 @@
 #include "smtp/client_name.h"
 #include "smtp/command.h"
 #include "smtp/data_decoder.h"
+#include "spf/result_set.h"
 
 namespace moat::smtp {
 namespace {
@@ -256,6 +257,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // sleep for the main loop. True when the verdict is a reject.
   bool conclude(const restriction::Verdict& verdict, restriction::Effects& effects,
                 std::string_view stage, const std::string* sender, std::string_view recipient);
+  // The headers and DISCARD of an accepted request, kept for the message.
+  void keep_for_message(restriction::Effects& effects);
   // smtpd_data_restrictions at DATA or the first BDAT, and
   // smtpd_end_of_data_restrictions; true when the message was refused.
   asio::awaitable<bool> data_rejected(std::string_view stage);
@@ -281,6 +284,7 @@ class Session : public std::enable_shared_from_this<Session> {
   restriction::NameStatus client_name_status_ = restriction::NameStatus::kPerm;
   restriction::NameStatus reverse_client_name_status_ = restriction::NameStatus::kPerm;
   dns::AnswerSet dns_;  // the DNS answers this session's restrictions used
+  spf::ResultSet spf_;  // the SPF results of this transaction (check_spf)
   bool client_in_mynetworks_ = false;
 
   std::string helo_;
@@ -474,6 +478,7 @@ restriction::Context Session::restriction_context(restriction::Stage stage) {
   context.client_name_status = client_name_status_;
   context.reverse_client_name_status = reverse_client_name_status_;
   context.dns = &dns_;
+  context.spf = &spf_;
   context.helo = helo_;
   context.has_helo = !helo_.empty();
   context.sender = sender_;
@@ -497,17 +502,20 @@ restriction::Verdict Session::evaluate(restriction::Check check,
 asio::awaitable<restriction::Verdict> Session::finish_pending(restriction::Check check,
                                                               const restriction::Context& context,
                                                               restriction::Effects& effects) {
-  // Each round answers at least one more DNS question; the bound is a
-  // safety net against a restriction that keeps asking.
+  // Each round answers at least one more DNS question or SPF result; the
+  // bound is a safety net against a restriction that keeps asking.
   constexpr int kMaxRounds = 64;
   const auto mark = effects.mark();
   for (int round = 1;; ++round) {
-    if (round > kMaxRounds || !dns_.has_needed()) {
+    if (round > kMaxRounds || (!dns_.has_needed() && !spf_.has_needed())) {
       log::warning("smtpd", "{}: restriction check still waits for DNS after {} rounds", client(),
                    round);
       co_return restriction::Verdict::reject({451, "4.3.5", "Server configuration error"});
     }
     co_await dns_.fetch_needed();
+    if (spf_.has_needed()) {
+      co_await spf_.evaluate_needed(dns_.resolver(), client_ip_, config_->myhostname, client());
+    }
     auto verdict = config_->restrictions.check(check, context, effects);
     if (!verdict.is_pending()) co_return verdict;
     effects.roll_back(mark);
@@ -542,6 +550,18 @@ asio::awaitable<void> Session::look_up_client() {
   reverse_client_name_ = std::move(names.reverse_name);
   client_name_status_ = names.name_status;
   reverse_client_name_status_ = names.reverse_name_status;
+}
+
+void Session::keep_for_message(restriction::Effects& effects) {
+  // Each recipient's check may prepend the same header (check_spf's, a
+  // table's PREPEND): the message gets it once.
+  for (auto& header : effects.prepend) {
+    if (std::ranges::find(transaction_effects_.prepend, header) ==
+        transaction_effects_.prepend.end()) {
+      transaction_effects_.prepend.push_back(std::move(header));
+    }
+  }
+  transaction_effects_.discard = transaction_effects_.discard || effects.discard;
 }
 
 bool Session::conclude(const restriction::Verdict& verdict, restriction::Effects& effects,
@@ -586,6 +606,7 @@ void Session::reset_transaction() {
   bdat_started_ = false;
   sender_defer_if_permit_.reset();
   transaction_effects_.clear();
+  spf_.clear();
 }
 
 asio::awaitable<void> Session::on_helo(const Command& command, bool extended) {
@@ -743,13 +764,7 @@ asio::awaitable<void> Session::on_rcpt(const Command& command) {
         co_await run_checks(engine.delay_reject() ? checks : checks.last(1), context, effects);
     verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
     if (conclude(verdict, effects, "RCPT", &sender_, path.address)) co_return;
-    for (auto& header : effects.prepend) {
-      if (std::ranges::find(transaction_effects_.prepend, header) ==
-          transaction_effects_.prepend.end()) {
-        transaction_effects_.prepend.push_back(std::move(header));
-      }
-    }
-    transaction_effects_.discard = transaction_effects_.discard || effects.discard;
+    keep_for_message(effects);
   }
   auto reject = [&](const Reply& r) {
     log_reject("RCPT", r.log_text(), &sender_, path.address);
@@ -842,8 +857,7 @@ asio::awaitable<bool> Session::data_rejected(std::string_view stage) {
   auto verdict = co_await check(restriction::Check::kData, context, effects);
   verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
   if (conclude(verdict, effects, stage, &sender_, recipient)) co_return true;
-  for (auto& header : effects.prepend) transaction_effects_.prepend.push_back(std::move(header));
-  transaction_effects_.discard = transaction_effects_.discard || effects.discard;
+  keep_for_message(effects);
   co_return false;
 }
 
