@@ -12,6 +12,7 @@
 
 #include "dns/message.h"
 #include "spf/record.h"
+#include "spf/record_cache.h"
 
 namespace moat::spf {
 
@@ -21,6 +22,13 @@ constexpr int kMaxDnsTerms = 10;     // 4.6.4
 constexpr int kMaxVoidLookups = 2;   // 4.6.4
 constexpr size_t kMaxMxNames = 10;   // 4.6.4
 constexpr size_t kMaxPtrNames = 10;  // 4.6.4
+
+// Parsed records of this thread's TXT answers. Per thread because the
+// resolver is (one per worker thread), so no lock; a few MiB at most.
+RecordCache& thread_record_cache() {
+  thread_local RecordCache cache(/*max_entries=*/1024, /*max_directives=*/32768);
+  return cache;
+}
 
 char lower(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -223,17 +231,15 @@ asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool want_exp
   if (answer->status != dns::Status::kOk) {
     co_return make(Result::kNone, "no SPF record for " + domain);
   }
-  std::vector<std::string> texts;
-  texts.reserve(answer->records.size());
-  for (const auto& record : answer->records) texts.push_back(record.text);
-  const RecordResult selected = select_record(texts);
-  if (selected.status == RecordStatus::kNone) {
+  // Held for the whole evaluation: includes below may evict it from the cache.
+  const RecordCache::RecordPtr selected = thread_record_cache().get(answer);
+  if (selected->status == RecordStatus::kNone) {
     co_return make(Result::kNone, "no SPF record for " + domain);
   }
-  if (selected.status == RecordStatus::kPermError) {
-    co_return make(Result::kPermError, domain + ": " + selected.error);
+  if (selected->status == RecordStatus::kPermError) {
+    co_return make(Result::kPermError, domain + ": " + selected->error);
   }
-  const Record& record = selected.record;
+  const Record& record = selected->record;
 
   for (const Directive& d : record.directives) {
     const Step s = co_await directive(d, domain);
