@@ -164,6 +164,9 @@ class Evaluator {
 
  private:
   asio::awaitable<SpfResult> evaluate(std::string domain, bool want_explanation);
+  // all, ip4, ip6: the client address alone decides.
+  Outcome match_address(const Directive& d) const;
+  // The mechanisms that query DNS.
   asio::awaitable<Step> directive(const Directive& d, const std::string& domain);
   asio::awaitable<Step> match_a(std::string target, int cidr4, int cidr6);
   asio::awaitable<Step> match_mx(std::string target, int cidr4, int cidr6);
@@ -172,6 +175,9 @@ class Evaluator {
   asio::awaitable<Step> match_include(std::string target);
   asio::awaitable<std::string> explanation(const Record& record, const std::string& domain);
   asio::awaitable<void> validate_client();
+  // The resolver's answer; a hit in its cache is taken as it is, without
+  // the copies and the coroutine of a lookup (the warm path).
+  asio::awaitable<dns::AnswerPtr> lookup(std::string_view name, dns::Type type);
   // Expands a domain-spec ("" = domain) for the current domain; a name that
   // cannot be queried comes back empty with *ok true.
   asio::awaitable<Expansion> expand_spec(const std::string& spec, const std::string& domain,
@@ -224,7 +230,7 @@ asio::awaitable<SpfResult> Evaluator::run() {
 asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool want_explanation) {
   if (!valid_domain(domain)) co_return make(Result::kNone, "invalid domain " + domain);
   const std::string query = presentation_name(domain);
-  const auto answer = co_await resolver_.lookup(query, dns::Type::kTXT);
+  const auto answer = co_await lookup(query, dns::Type::kTXT);
   if (answer->status == dns::Status::kTempFail) {
     co_return make(Result::kTempError, "DNS error looking up " + domain + ": " + answer->error);
   }
@@ -242,7 +248,15 @@ asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool want_exp
   const Record& record = selected->record;
 
   for (const Directive& d : record.directives) {
-    const Step s = co_await directive(d, domain);
+    // A provider's record lists dozens of networks: no coroutine for each.
+    const bool queries_dns = d.mechanism != Mechanism::kAll && d.mechanism != Mechanism::kIp4 &&
+                             d.mechanism != Mechanism::kIp6;
+    Step s;
+    if (queries_dns) {
+      s = co_await directive(d, domain);
+    } else {
+      s.outcome = match_address(d);
+    }
     if (s.outcome == Outcome::kTempError) co_return make(Result::kTempError, s.why);
     if (s.outcome == Outcome::kPermError) co_return make(Result::kPermError, s.why);
     if (s.outcome == Outcome::kNoMatch) continue;
@@ -326,7 +340,7 @@ asio::awaitable<void> Evaluator::validate_client() {
   const std::string text = ip_text(ip_);
   const std::string reverse = dns::reverse_name(text);
   if (reverse.empty()) co_return;
-  const auto ptr = co_await resolver_.lookup(reverse, dns::Type::kPTR);
+  const auto ptr = co_await lookup(reverse, dns::Type::kPTR);
   if (ptr->status != dns::Status::kOk) co_return;
   size_t looked = 0;
   for (const auto& record : ptr->records) {
@@ -334,7 +348,7 @@ asio::awaitable<void> Evaluator::validate_client() {
     ++looked;
     if (record.target.empty()) continue;
     const std::string name = record.target;
-    const auto addresses = co_await resolver_.lookup(name, address_type());
+    const auto addresses = co_await lookup(name, address_type());
     if (addresses->status != dns::Status::kOk) continue;
     for (const auto& a : addresses->records) {
       if (address_matches(a, 32, 128)) {
@@ -354,20 +368,32 @@ bool Evaluator::address_matches(const dns::Record& record, int cidr4, int cidr6)
   return prefix_match(record.address.data(), ip_.bytes.data(), cidr4);
 }
 
+asio::awaitable<dns::AnswerPtr> Evaluator::lookup(std::string_view name, dns::Type type) {
+  if (dns::AnswerPtr answer = resolver_.cached(name, type)) co_return answer;
+  co_return co_await resolver_.lookup(name, type);
+}
+
+Outcome Evaluator::match_address(const Directive& d) const {
+  bool hit = false;
+  switch (d.mechanism) {
+    case Mechanism::kAll:
+      hit = true;
+      break;
+    case Mechanism::kIp4:
+      hit = !ip_.v6 && prefix_match(d.network.data(), ip_.bytes.data(), d.cidr4);
+      break;
+    case Mechanism::kIp6:
+      hit = ip_.v6 && prefix_match(d.network.data(), ip_.bytes.data(), d.cidr6);
+      break;
+    default:
+      break;
+  }
+  return hit ? Outcome::kMatch : Outcome::kNoMatch;
+}
+
 asio::awaitable<Step> Evaluator::directive(const Directive& d, const std::string& domain) {
   const Mechanism m = d.mechanism;
-  if (m == Mechanism::kAll) co_return step(Outcome::kMatch);
-  if (m == Mechanism::kIp4) {
-    if (ip_.v6) co_return step(Outcome::kNoMatch);
-    const bool hit = prefix_match(d.network.data(), ip_.bytes.data(), d.cidr4);
-    co_return step(hit ? Outcome::kMatch : Outcome::kNoMatch);
-  }
-  if (m == Mechanism::kIp6) {
-    if (!ip_.v6) co_return step(Outcome::kNoMatch);
-    const bool hit = prefix_match(d.network.data(), ip_.bytes.data(), d.cidr6);
-    co_return step(hit ? Outcome::kMatch : Outcome::kNoMatch);
-  }
-  // The rest query DNS (4.6.4).
+  // Each of these counts against the limit (4.6.4).
   if (++dns_terms_ > kMaxDnsTerms) co_return step(Outcome::kPermError, "more than 10 DNS lookups");
   const Expansion target = co_await expand_spec(d.domain_spec, domain, MacroUse::kDomain);
   if (!target.ok()) {
@@ -400,7 +426,7 @@ asio::awaitable<Step> Evaluator::directive(const Directive& d, const std::string
 asio::awaitable<Step> Evaluator::match_a(std::string target, int cidr4, int cidr6) {
   if (!queryable_name(target)) co_return step(Outcome::kNoMatch);
   const std::string query = presentation_name(target);
-  const auto answer = co_await resolver_.lookup(query, address_type());
+  const auto answer = co_await lookup(query, address_type());
   if (answer->status == dns::Status::kTempFail) {
     co_return step(Outcome::kTempError, "DNS error looking up " + target + ": " + answer->error);
   }
@@ -417,7 +443,7 @@ asio::awaitable<Step> Evaluator::match_a(std::string target, int cidr4, int cidr
 asio::awaitable<Step> Evaluator::match_mx(std::string target, int cidr4, int cidr6) {
   if (!queryable_name(target)) co_return step(Outcome::kNoMatch);
   const std::string query = presentation_name(target);
-  const auto answer = co_await resolver_.lookup(query, dns::Type::kMX);
+  const auto answer = co_await lookup(query, dns::Type::kMX);
   if (answer->status == dns::Status::kTempFail) {
     co_return step(Outcome::kTempError, "DNS error looking up " + target + ": " + answer->error);
   }
@@ -431,7 +457,7 @@ asio::awaitable<Step> Evaluator::match_mx(std::string target, int cidr4, int cid
   for (const auto& mx : answer->records) {
     if (mx.target.empty()) continue;
     const std::string name = mx.target;
-    const auto addresses = co_await resolver_.lookup(name, address_type());
+    const auto addresses = co_await lookup(name, address_type());
     if (addresses->status == dns::Status::kTempFail) {
       co_return step(Outcome::kTempError, "DNS error looking up " + name + ": " + addresses->error);
     }
@@ -460,7 +486,7 @@ asio::awaitable<Step> Evaluator::match_ptr(std::string target) {
 asio::awaitable<Step> Evaluator::match_exists(std::string target) {
   if (!queryable_name(target)) co_return step(Outcome::kNoMatch);
   const std::string query = presentation_name(target);
-  const auto answer = co_await resolver_.lookup(query, dns::Type::kA);
+  const auto answer = co_await lookup(query, dns::Type::kA);
   if (answer->status == dns::Status::kTempFail) {
     co_return step(Outcome::kTempError, "DNS error looking up " + target + ": " + answer->error);
   }
@@ -498,7 +524,7 @@ asio::awaitable<std::string> Evaluator::explanation(const Record& record,
   const Expansion target = co_await expand_spec(*record.explanation, domain, MacroUse::kDomain);
   if (!target.ok() || !queryable_name(target.text)) co_return out;
   const std::string query = presentation_name(target.text);
-  const auto answer = co_await resolver_.lookup(query, dns::Type::kTXT);
+  const auto answer = co_await lookup(query, dns::Type::kTXT);
   if (answer->status != dns::Status::kOk || answer->records.size() != 1) co_return out;
   const std::string text = answer->records.front().text;
   for (char c : text) {
