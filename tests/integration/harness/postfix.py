@@ -46,7 +46,7 @@ Decisions worth knowing:
 - DNS is hermetic. Postfix resolves through glibc (/etc/resolv.conf,
   /etc/hosts, /etc/nsswitch.conf; nothing is chrooted), so master runs inside
   `unshare --mount --propagation private`, with test files bind-mounted over
-  those three, visible only to this instance's processes:
+  those three, visible only to this instance's processes (private_resolver.py):
     resolv.conf    `nameserver NSD` (dns=NsdServer) or `nameserver
                    127.53.255.254` where nothing listens (dns=None: lookups
                    fail at once and never leave the machine);
@@ -74,7 +74,9 @@ import tempfile
 import time
 from typing import Iterable, Mapping
 
-from .nsd import HOSTS_FILE, UNUSED_DNS_ADDRESS
+from .nsd import UNUSED_DNS_ADDRESS
+from .private_resolver import unshare_problem as _unshare_problem
+from .private_resolver import with_resolver_files, write_resolver_files
 from .server_files import ServerFiles
 from .smtp import RawClient
 
@@ -84,9 +86,6 @@ POSTFIX = "/usr/sbin/postfix"  # only tested for presence; see _start_master
 POSTCONF = "/usr/sbin/postconf"
 POSTALIAS = "/usr/sbin/postalias"
 MASTER_CF_PROTO = "/etc/postfix/master.cf"
-UNSHARE = "/usr/bin/unshare"
-# What master's mount namespace sees instead of the machine's files.
-SYSTEM_RESOLVER_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf")
 
 DEFAULT_ALIASES = {"postmaster": "root", "root": "root"}
 DEFAULT_VIRTUAL_USERS = ("user@example.test",)
@@ -339,25 +338,9 @@ class PostfixServer(ServerFiles):
 
     def _write_resolver_files(self) -> tuple[str, str, str]:
         """resolv.conf, hosts and nsswitch.conf for master's mount namespace."""
-        d = self.dir
-        nameserver = self.dns.address if self.dns is not None else UNUSED_DNS_ADDRESS
-        resolv = os.path.join(d, "resolv.conf")
-        with open(resolv, "w") as f:
-            f.write(f"# PostfixServer: {'the test NSD' if self.dns is not None else 'no DNS'}\n"
-                    f"nameserver {nameserver}\noptions timeout:1 attempts:1\n")
-        hosts = os.path.join(d, "hosts")
-        shutil.copyfile(HOSTS_FILE, hosts)
-        nsswitch = os.path.join(d, "nsswitch.conf")
-        try:
-            with open("/etc/nsswitch.conf") as f:
-                lines = [l for l in f.read().splitlines() if not re.match(r"\s*hosts\s*:", l)]
-        except FileNotFoundError:
-            lines = []
-        with open(nsswitch, "w") as f:
-            f.write("\n".join(lines + ["hosts: files dns"]) + "\n")
-        for p in (resolv, hosts, nsswitch):
-            os.chmod(p, 0o644)
-        return resolv, hosts, nsswitch
+        if self.dns is not None:
+            return write_resolver_files(self.dir, self.dns.address, "PostfixServer: the test NSD")
+        return write_resolver_files(self.dir, UNUSED_DNS_ADDRESS, "PostfixServer: no DNS")
 
     def _master_command(self, master: list[str]) -> list[str]:
         """master's command line, inside a private mount namespace with the
@@ -367,12 +350,7 @@ class PostfixServer(ServerFiles):
             if self.dns is not None:
                 raise RuntimeError(f"PostfixServer(dns=...) needs `unshare --mount`: {why}")
             return master
-        files = self._write_resolver_files()
-        script = "".join(
-            f'mount --bind "${i + 1}" {target} && ' for i, target in enumerate(SYSTEM_RESOLVER_FILES)
-        ) + 'shift 3 && exec "$@"'
-        return [UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh",
-                *files, *master]
+        return with_resolver_files(self._write_resolver_files(), master)
 
     def _start_master(self) -> None:
         daemon_dir = _postconf_default("daemon_directory")
@@ -511,37 +489,10 @@ class PostfixServer(ServerFiles):
         return RawClient(self.host, self.port, timeout=timeout)
 
 
-_UNSHARE_PROBLEM: list = []
-
-
 def resolver_isolation_problem() -> str | None:
     """None when PostfixServer can give master its own resolv.conf/hosts
     (dns=... works), else why not."""
     return _unshare_problem()
-
-
-def _unshare_problem() -> str | None:
-    """None when `unshare --mount` with bind mounts works here (probed once)."""
-    if not _UNSHARE_PROBLEM:
-        why = None
-        if not os.access(UNSHARE, os.X_OK):
-            why = f"{UNSHARE} is missing (util-linux)"
-        else:
-            for target in SYSTEM_RESOLVER_FILES:
-                if not os.path.exists(target):
-                    why = f"{target} does not exist (nothing to bind-mount over)"
-            if why is None:
-                try:
-                    p = subprocess.run(
-                        [UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c",
-                         'mount --bind "$1" "$1"', "sh", SYSTEM_RESOLVER_FILES[0]],
-                        capture_output=True, text=True, timeout=10)
-                    if p.returncode != 0:
-                        why = (p.stderr or p.stdout).strip() or f"exit {p.returncode}"
-                except (OSError, subprocess.SubprocessError) as e:
-                    why = str(e)
-        _UNSHARE_PROBLEM.append(why)
-    return _UNSHARE_PROBLEM[0]
 
 
 def _alive(pid: int) -> bool:
