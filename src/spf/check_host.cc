@@ -104,6 +104,19 @@ bool prefix_match(const uint8_t* a, const uint8_t* b, int bits) {
   return (a[i] & mask) == (b[i] & mask);
 }
 
+bool needs_escape(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x21 || u > 0x7e || c == '\\';
+}
+
+// presentation_name(raw), without a copy when raw has nothing to escape, as
+// nearly every name has; else it is built in escaped.
+std::string_view query_name(std::string_view raw, std::string& escaped) {
+  if (std::none_of(raw.begin(), raw.end(), needs_escape)) return raw;
+  escaped = presentation_name(raw);
+  return escaped;
+}
+
 std::string ip_text(const ClientIp& ip) {
   char buffer[INET6_ADDRSTRLEN] = {};
   if (!inet_ntop(ip.v6 ? AF_INET6 : AF_INET, ip.bytes.data(), buffer, sizeof buffer)) return "";
@@ -168,11 +181,11 @@ class Evaluator {
   Outcome match_address(const Directive& d) const;
   // The mechanisms that query DNS.
   asio::awaitable<Step> directive(const Directive& d, const std::string& domain);
-  asio::awaitable<Step> match_a(std::string target, int cidr4, int cidr6);
-  asio::awaitable<Step> match_mx(std::string target, int cidr4, int cidr6);
-  asio::awaitable<Step> match_ptr(std::string target);
-  asio::awaitable<Step> match_exists(std::string target);
-  asio::awaitable<Step> match_include(std::string target);
+  asio::awaitable<Step> match_a(const std::string& target, int cidr4, int cidr6);
+  asio::awaitable<Step> match_mx(const std::string& target, int cidr4, int cidr6);
+  asio::awaitable<Step> match_ptr(const std::string& target);
+  asio::awaitable<Step> match_exists(const std::string& target);
+  asio::awaitable<Step> match_include(const std::string& target);
   asio::awaitable<std::string> explanation(const Record& record, const std::string& domain);
   asio::awaitable<void> validate_client();
   // The resolver's answer; a hit in its cache is taken as it is, without
@@ -229,7 +242,8 @@ asio::awaitable<SpfResult> Evaluator::run() {
 
 asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool want_explanation) {
   if (!valid_domain(domain)) co_return make(Result::kNone, "invalid domain " + domain);
-  const std::string query = presentation_name(domain);
+  std::string escaped;
+  const std::string_view query = query_name(domain, escaped);
   const auto answer = co_await lookup(query, dns::Type::kTXT);
   if (answer->status == dns::Status::kTempFail) {
     co_return make(Result::kTempError, "DNS error looking up " + domain + ": " + answer->error);
@@ -319,13 +333,12 @@ asio::awaitable<Expansion> Evaluator::expand_spec(const std::string& spec,
     }
     if (best) validated = raw_name(*best);
   }
-  const std::string helo = request_.helo;
   MacroContext context;
   context.local_part = local_part_;
   context.sender_domain = sender_domain_;
   context.domain = domain;
   context.ip = ip_;
-  context.helo = helo;
+  context.helo = request_.helo;
   context.validated_name = validated;
   context.receiver = request_.receiver;
   context.timestamp = request_.timestamp;
@@ -423,9 +436,10 @@ asio::awaitable<Step> Evaluator::directive(const Directive& d, const std::string
   co_return result;
 }
 
-asio::awaitable<Step> Evaluator::match_a(std::string target, int cidr4, int cidr6) {
+asio::awaitable<Step> Evaluator::match_a(const std::string& target, int cidr4, int cidr6) {
   if (!queryable_name(target)) co_return step(Outcome::kNoMatch);
-  const std::string query = presentation_name(target);
+  std::string escaped;
+  const std::string_view query = query_name(target, escaped);
   const auto answer = co_await lookup(query, address_type());
   if (answer->status == dns::Status::kTempFail) {
     co_return step(Outcome::kTempError, "DNS error looking up " + target + ": " + answer->error);
@@ -440,9 +454,10 @@ asio::awaitable<Step> Evaluator::match_a(std::string target, int cidr4, int cidr
   co_return step(Outcome::kNoMatch);
 }
 
-asio::awaitable<Step> Evaluator::match_mx(std::string target, int cidr4, int cidr6) {
+asio::awaitable<Step> Evaluator::match_mx(const std::string& target, int cidr4, int cidr6) {
   if (!queryable_name(target)) co_return step(Outcome::kNoMatch);
-  const std::string query = presentation_name(target);
+  std::string escaped;
+  const std::string_view query = query_name(target, escaped);
   const auto answer = co_await lookup(query, dns::Type::kMX);
   if (answer->status == dns::Status::kTempFail) {
     co_return step(Outcome::kTempError, "DNS error looking up " + target + ": " + answer->error);
@@ -469,7 +484,7 @@ asio::awaitable<Step> Evaluator::match_mx(std::string target, int cidr4, int cid
   co_return step(Outcome::kNoMatch);
 }
 
-asio::awaitable<Step> Evaluator::match_ptr(std::string target) {
+asio::awaitable<Step> Evaluator::match_ptr(const std::string& target) {
   if (!queryable_name(target)) co_return step(Outcome::kNoMatch);
   co_await validate_client();
   const std::string wanted = lowered(presentation_name(strip_dot(target)));
@@ -483,9 +498,10 @@ asio::awaitable<Step> Evaluator::match_ptr(std::string target) {
   co_return step(Outcome::kNoMatch);
 }
 
-asio::awaitable<Step> Evaluator::match_exists(std::string target) {
+asio::awaitable<Step> Evaluator::match_exists(const std::string& target) {
   if (!queryable_name(target)) co_return step(Outcome::kNoMatch);
-  const std::string query = presentation_name(target);
+  std::string escaped;
+  const std::string_view query = query_name(target, escaped);
   const auto answer = co_await lookup(query, dns::Type::kA);
   if (answer->status == dns::Status::kTempFail) {
     co_return step(Outcome::kTempError, "DNS error looking up " + target + ": " + answer->error);
@@ -496,7 +512,7 @@ asio::awaitable<Step> Evaluator::match_exists(std::string target) {
 }
 
 // 5.2's table.
-asio::awaitable<Step> Evaluator::match_include(std::string target) {
+asio::awaitable<Step> Evaluator::match_include(const std::string& target) {
   std::string domain(strip_dot(target));
   const SpfResult inner = co_await evaluate(std::move(domain), false);
   switch (inner.result) {
@@ -523,7 +539,8 @@ asio::awaitable<std::string> Evaluator::explanation(const Record& record,
   if (!record.explanation) co_return out;
   const Expansion target = co_await expand_spec(*record.explanation, domain, MacroUse::kDomain);
   if (!target.ok() || !queryable_name(target.text)) co_return out;
-  const std::string query = presentation_name(target.text);
+  std::string escaped;
+  const std::string_view query = query_name(target.text, escaped);
   const auto answer = co_await lookup(query, dns::Type::kTXT);
   if (answer->status != dns::Status::kOk || answer->records.size() != 1) co_return out;
   const std::string text = answer->records.front().text;
@@ -562,9 +579,8 @@ std::string presentation_name(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
   for (char c : raw) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x21 || u > 0x7e || c == '\\') {
-      out += fmt::format("\\{:03d}", static_cast<unsigned>(u));
+    if (needs_escape(c)) {
+      out += fmt::format("\\{:03d}", static_cast<unsigned>(static_cast<unsigned char>(c)));
     } else {
       out += c;
     }
