@@ -176,7 +176,10 @@ class Evaluator {
   asio::awaitable<SpfResult> run();
 
  private:
-  asio::awaitable<SpfResult> evaluate(std::string domain, bool want_explanation);
+  // outer: the result is check_host()'s own (the first record's or a
+  // redirect's), not one an include only matches against (5.2). Only an
+  // outer result gets an explanation (6.2) and says what matched.
+  asio::awaitable<SpfResult> evaluate(std::string domain, bool outer);
   // all, ip4, ip6: the client address alone decides.
   Outcome match_address(const Directive& d) const;
   // The mechanisms that query DNS.
@@ -240,7 +243,7 @@ asio::awaitable<SpfResult> Evaluator::run() {
   co_return result;
 }
 
-asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool want_explanation) {
+asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool outer) {
   if (!valid_domain(domain)) co_return make(Result::kNone, "invalid domain " + domain);
   std::string escaped;
   const std::string_view query = query_name(domain, escaped);
@@ -274,12 +277,11 @@ asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool want_exp
     if (s.outcome == Outcome::kTempError) co_return make(Result::kTempError, s.why);
     if (s.outcome == Outcome::kPermError) co_return make(Result::kPermError, s.why);
     if (s.outcome == Outcome::kNoMatch) continue;
-    SpfResult out =
-        make(qualifier_result(d.qualifier),
-             fmt::format("{}: mechanism {} matched", domain, mechanism_name(d.mechanism)));
-    if (out.result == Result::kFail && want_explanation) {
-      out.explanation = co_await explanation(record, domain);
-    }
+    SpfResult out;
+    out.result = qualifier_result(d.qualifier);
+    if (!outer) co_return out;
+    out.comment = fmt::format("{}: mechanism {} matched", domain, mechanism_name(d.mechanism));
+    if (out.result == Result::kFail) out.explanation = co_await explanation(record, domain);
     co_return out;
   }
 
@@ -293,12 +295,13 @@ asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool want_exp
       co_return make(Result::kPermError, "redirect target is not a valid domain");
     }
     std::string next(strip_dot(target.text));
-    SpfResult redirected = co_await evaluate(std::move(next), want_explanation);
+    SpfResult redirected = co_await evaluate(std::move(next), outer);
     if (redirected.result == Result::kNone) {
       co_return make(Result::kPermError, "redirect target has no SPF record: " + target.text);
     }
     co_return redirected;
   }
+  if (!outer) co_return make(Result::kNeutral, {});
   co_return make(Result::kNeutral, domain + ": no mechanism matched");
 }
 
@@ -307,6 +310,14 @@ asio::awaitable<Expansion> Evaluator::expand_spec(const std::string& spec,
   Expansion out;
   if (spec.empty()) {
     out.text = domain;
+    co_return out;
+  }
+  // Most domain-specs are plain names (a parsed record's passed
+  // valid_domain_spec()): without a '%' and short enough, expand() would
+  // give back the very text.
+  if (use == MacroUse::kDomain && spec.find('%') == std::string::npos &&
+      spec.size() <= kMaxDomainLength) {
+    out.text = spec;
     co_return out;
   }
   const bool needs_p =
