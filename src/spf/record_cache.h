@@ -4,10 +4,11 @@
 // chain is several long records per evaluation).
 //
 // An entry is keyed by the identity of the answer object and holds it only
-// by weak_ptr: it serves that very answer and nothing else, so it can never
-// outlive it. When the resolver's cache lets an expired answer go, the next
-// lookup brings a new answer object, which misses here and is parsed anew;
-// the old entry is dead and leaves in its turn. An answer put together anew
+// by weak_ptr: it serves that very answer and nothing else, so a parse is
+// never served past its answer's life. When the resolver's cache lets an
+// expired answer go, the next lookup brings a new answer object, which
+// misses here and is parsed anew; the old entry is dead and leaves in its
+// turn (the cache never keeps an answer alive). An answer put together anew
 // for each lookup (a CNAME chain split over several messages) simply
 // misses every time, as without the cache.
 //
