@@ -182,7 +182,8 @@ class Evaluator {
   asio::awaitable<SpfResult> evaluate(std::string domain, bool outer);
   // all, ip4, ip6: the client address alone decides.
   Outcome match_address(const Directive& d) const;
-  // The mechanisms that query DNS.
+  // The mechanisms that query DNS. The matchers' target is directive()'s
+  // expansion, alive while it awaits them.
   asio::awaitable<Step> directive(const Directive& d, const std::string& domain);
   asio::awaitable<Step> match_a(const std::string& target, int cidr4, int cidr6);
   asio::awaitable<Step> match_mx(const std::string& target, int cidr4, int cidr6);
@@ -268,7 +269,7 @@ asio::awaitable<SpfResult> Evaluator::evaluate(std::string domain, bool outer) {
     // A provider's record lists dozens of networks: no coroutine for each.
     const bool queries_dns = d.mechanism != Mechanism::kAll && d.mechanism != Mechanism::kIp4 &&
                              d.mechanism != Mechanism::kIp6;
-    Step s;
+    Step s;  // an if: with co_await inside ?: GCC 12 code freed a bad pointer
     if (queries_dns) {
       s = co_await directive(d, domain);
     } else {
