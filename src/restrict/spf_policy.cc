@@ -121,6 +121,14 @@ std::string comment_text(std::string_view text) {
   return out;
 }
 
+// The HELO identity: without a HELO name the sender's domain stands in
+// for it (policyd-spf), and "unknown" without either.
+std::string_view checked_helo(const Context& ctx) {
+  if (!ctx.helo.empty()) return ctx.helo;
+  if (auto domain = domain_of(ctx.sender); !domain.empty()) return domain;
+  return "unknown";
+}
+
 // What one identity's check found, with the names it speaks of.
 struct Checked {
   const spf::SpfResult* result = nullptr;
@@ -166,8 +174,8 @@ std::string result_header(const Request& r, const SpfSettings& s, const Checked&
   return fmt::format(
       "Received-SPF: {} ({}: {})\n\tclient-ip={}; envelope-from={}; helo={}; receiver={}; "
       "identity={}",
-      result, s.receiver, comment, ctx.client_ip, header_value(sender), header_value(ctx.helo),
-      s.receiver, c.mail_from ? "mailfrom" : "helo");
+      result, s.receiver, comment, ctx.client_ip, header_value(sender),
+      header_value(checked_helo(ctx)), s.receiver, c.mail_from ? "mailfrom" : "helo");
 }
 
 // A client SPF is not checked for (skip_addresses, whitelists): the header
@@ -178,7 +186,7 @@ Verdict skipped(Request& r, const SpfSettings& s, std::string_view why) {
     case SpfSettings::Header::kReceivedSpf:
       r.effects.prepend.push_back(
           fmt::format("X-Comment: {} - client-ip={}; helo={}; envelope-from={}; receiver={}", why,
-                      ctx.client_ip, ctx.helo,
+                      ctx.client_ip, checked_helo(ctx),
                       ctx.sender.empty() ? std::string_view("<>") : ctx.sender, s.receiver));
       break;
     case SpfSettings::Header::kAuthenticationResults:
@@ -234,10 +242,7 @@ Verdict check_spf(const Step&, Request& r) {
   for (const auto& domain : s.domain_whitelist) {
     allowed.push_back(result("postmaster@" + domain, domain));
   }
-  // Without a HELO name, the sender's domain stands in for it (policyd-spf).
-  std::string_view helo = ctx.helo;
-  if (helo.empty()) helo = domain_of(ctx.sender);
-  if (helo.empty()) helo = "unknown";
+  const std::string_view helo = checked_helo(ctx);
   Checked by_helo{nullptr, false, helo, receiver_policy_domain(s, helo)};
   Checked by_mail{nullptr, true, ctx.sender, receiver_policy_domain(s, domain_of(ctx.sender))};
   if (s.helo != Policy::kNoCheck) by_helo.result = result("", helo);
