@@ -1,6 +1,7 @@
 #include "state/lmdb_database.h"
 
 #include <filesystem>
+#include <limits>
 #include <system_error>
 #include <vector>
 
@@ -59,7 +60,11 @@ Result<void> LmdbWrite::put(std::string_view key, std::string_view value,
                             std::chrono::seconds ttl) {
   auto k = key_of(key);
   if (!k) return std::unexpected(k.error());
-  const std::string stored = encode_lmdb_record(now_ms_ + ttl.count() * 1000, value);
+  // A time to live too long to count in milliseconds never ends.
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  int64_t expires_ms = kNever;
+  if (ttl.count() < (kNever - now_ms_) / 1000) expires_ms = now_ms_ + ttl.count() * 1000;
+  const std::string stored = encode_lmdb_record(expires_ms, value);
   MDB_val v = val_of(stored);
   const int rc = mdb_put(txn_, dbi_, &*k, &v, 0);
   if (rc != 0) return std::unexpected(lmdb_error("put", rc));
@@ -191,12 +196,18 @@ Result<LmdbStats> LmdbDatabase::stats() {
 // sweep is due or under way; otherwise sleep until either.
 void LmdbDatabase::run_writer() {
   using Clock = std::chrono::steady_clock;
+  const bool sweeps = options_.sweep_interval.count() > 0;
   auto next_sweep = Clock::now() + options_.sweep_interval;
   bool sweeping = false;
   std::unique_lock lock(mutex_);
   while (true) {
     if (queue_.empty() && !stopping_ && !sweeping) {
-      wake_writer_.wait_until(lock, next_sweep, [&] { return !queue_.empty() || stopping_; });
+      const auto woken = [&] { return !queue_.empty() || stopping_; };
+      if (sweeps) {
+        wake_writer_.wait_until(lock, next_sweep, woken);
+      } else {
+        wake_writer_.wait(lock, woken);
+      }
     }
     if (!queue_.empty()) {
       std::vector<std::unique_ptr<LmdbJob>> batch;
@@ -204,11 +215,11 @@ void LmdbDatabase::run_writer() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      const size_t count = batch.size();
       lock.unlock();
       std::vector<LmdbJob*> jobs;
       for (auto& job : batch) jobs.push_back(job.get());
       write_jobs(jobs);
+      const size_t count = batch.size();
       batch.clear();  // gone (their hold on the callers' loops too) before wait_idle() returns
       lock.lock();
       finished_ += count;
@@ -218,7 +229,7 @@ void LmdbDatabase::run_writer() {
       if (queue_.empty()) return;
       continue;
     }
-    if (sweeping || Clock::now() >= next_sweep) {
+    if (sweeps && (sweeping || Clock::now() >= next_sweep)) {
       lock.unlock();
       sweeping = !sweep_step();
       if (!sweeping) next_sweep = Clock::now() + options_.sweep_interval;

@@ -53,7 +53,7 @@ namespace moat::state {
 
 struct LmdbOptions {
   size_t map_size = size_t{1} << 30;  // the most the file may grow to
-  std::chrono::milliseconds sweep_interval = std::chrono::seconds(60);
+  std::chrono::milliseconds sweep_interval = std::chrono::seconds(60);  // 0: never
   size_t sweep_chunk = 1000;  // entries examined per sweep transaction
   size_t max_batch = 1024;    // jobs per write transaction
   // The wall clock that expiry is measured by; tests set their own.
