@@ -519,5 +519,41 @@ TEST_F(RedisStoreTest, PipelinedRepliesReachTheirCallers) {
               elapsed.count(), kCalls / elapsed.count());
 }
 
+// Greylisting steps per second through the Store: one at a time, then many
+// sessions at once sharing the connection (what pipelining buys).
+TEST_F(RedisStoreTest, GreylistThroughput) {
+  RedisServer server;
+  auto options = server.options();
+  options.timeout = 20s;
+  auto redis = store(options);
+  ASSERT_TRUE(run(redis->greylist("grey:warm", GreylistRule{.now = 1000})));  // loads the script
+  constexpr int kSequential = 2000, kSessions = 200, kPerSession = 50;
+  int failures = 0, finished = 0;
+  auto session = [&](int id, int steps) -> asio::awaitable<void> {
+    for (int i = 0; i < steps; ++i) {
+      const auto seen = co_await redis->greylist("grey:" + std::to_string(id % 1000),
+                                                 GreylistRule{.now = 1000 + i});
+      if (!seen) ++failures;
+    }
+    ++finished;
+    if (finished == kSessions || steps == kSequential) loop_.stop();
+  };
+  auto rate = [&](int sessions, int steps) {
+    finished = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int id = 0; id < sessions; ++id) asio::co_spawn(loop_, session(id, steps), asio::detached);
+    loop_.restart();
+    loop_.run_for(60s);
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    return sessions * steps / elapsed.count();
+  };
+  const double one = rate(1, kSequential);
+  const double many = rate(kSessions, kPerSession);
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(finished, kSessions);
+  std::printf("[ throughput ] greylist: %.0f/s one at a time, %.0f/s from %d sessions (x%.1f)\n",
+              one, many, kSessions, many / one);
+}
+
 }  // namespace
 }  // namespace moat::state
