@@ -44,6 +44,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Socket = asio::generic::stream_protocol::socket;
 
+// Calls in flight on one connection at most: the timeout bounds how long
+// they wait, this how much memory a stalled server can make them hold.
+constexpr size_t kMaxWaiting = 100'000;
+
 // A call waiting for its reply: the coroutine's completion handler behind
 // a virtual call (Asio 1.22 has no any_completion_handler).
 struct Waiter {
@@ -148,6 +152,7 @@ struct RedisConnection::Impl final : Abandonable, std::enable_shared_from_this<I
   void submit(std::string bytes, std::unique_ptr<Waiter> waiter) {
     if (state_ == State::kShutDown) return waiter->complete(failure("shut down"));
     if (state_ == State::kBackingOff) return waiter->complete(failure(down_reason_));
+    if (pending_.size() >= kMaxWaiting) return waiter->complete(failure("too many calls waiting"));
     ++stats.calls;
     pending_.push_back(Pending{std::move(waiter), Clock::now() + options.timeout});
     out_ += bytes;

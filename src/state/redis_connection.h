@@ -13,6 +13,7 @@
 // - Every call has a deadline (RedisOptions::timeout). A call past it fails
 //   with "timed out", and so does every call behind it: the connection is
 //   dropped and made anew, since later replies could no longer be matched.
+// - At most 100000 calls wait at once; more fail at once.
 // - A lost connection is re-made at once; a failed connect waits
 //   (exponential backoff, bounded by backoff_max). While waiting, calls
 //   fail at once with the last failure's reason rather than queue.
