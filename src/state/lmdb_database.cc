@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <system_error>
 #include <vector>
 
@@ -30,6 +31,21 @@ std::optional<std::string_view> live_value(std::string_view stored, int64_t now_
   const auto record = decode_lmdb_record(stored);
   if (!record || record->expires_ms <= now_ms) return std::nullopt;
   return record->value;
+}
+
+// LMDB must not have a file open twice in one process: closing either copy
+// would drop the other's locks (they are fcntl locks, held per process). So
+// open() hands out the database already open at a file, and waits for one
+// being closed to finish closing.
+struct OpenDatabases {
+  std::mutex mutex;
+  std::condition_variable closed;
+  std::map<std::string, std::weak_ptr<LmdbDatabase>> by_file;  // by canonical path
+};
+
+OpenDatabases& open_databases() {
+  static OpenDatabases registry;
+  return registry;
 }
 
 }  // namespace
@@ -91,9 +107,22 @@ LmdbDatabase::LmdbDatabase(std::string path, LmdbOptions options)
 Result<std::shared_ptr<LmdbDatabase>> LmdbDatabase::open(const std::string& path,
                                                          LmdbOptions options) {
   if (path.empty()) return std::unexpected("lmdb: empty database path");
+  std::error_code ec;
+  std::string file = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec) file = path;
+
+  auto& registry = open_databases();
+  std::unique_lock lock(registry.mutex);
+  for (auto found = registry.by_file.find(file); found != registry.by_file.end();
+       found = registry.by_file.find(file)) {
+    if (auto open = found->second.lock()) return open;
+    registry.closed.wait(lock);  // its destructor is closing the file
+  }
   std::shared_ptr<LmdbDatabase> database(new LmdbDatabase(path, std::move(options)));
   if (auto opened = database->open_environment(); !opened) return std::unexpected(opened.error());
   database->writer_ = std::thread([raw = database.get()] { raw->run_writer(); });
+  registry.by_file[file] = database;
+  database->registered_as_ = file;
   return database;
 }
 
@@ -152,6 +181,14 @@ LmdbDatabase::~LmdbDatabase() {
   wake_writer_.notify_one();
   if (writer_.joinable()) writer_.join();
   if (env_) mdb_env_close(env_);
+  if (!registered_as_.empty()) {
+    auto& registry = open_databases();
+    {
+      std::lock_guard lock(registry.mutex);
+      registry.by_file.erase(registered_as_);
+    }
+    registry.closed.notify_all();
+  }
 }
 
 int64_t LmdbDatabase::now_ms() const {

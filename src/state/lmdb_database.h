@@ -4,7 +4,9 @@
 //
 // The database is a single file: PATH holds the data and PATH-lock, beside
 // it, LMDB's reader table (MDB_NOSUBDIR). A missing parent directory is
-// created. Several moat processes may open the same file.
+// created. Several moat processes may open the same file; within one
+// process, opening a file that is already open returns the database that
+// has it (whose options stay in effect): LMDB forbids two opens per process.
 //
 // Writes: every write is a job on the writer thread's queue. The writer
 // takes everything queued (up to max_batch jobs) and applies it in one write
@@ -148,6 +150,8 @@ class LmdbDatabase {
   uint64_t submitted_ = 0;
   uint64_t finished_ = 0;
   bool stopping_ = false;
+
+  std::string registered_as_;  // the key among open databases; empty until open
 
   // The writer's own: where the sweep goes on from (empty: the start).
   std::string sweep_from_;

@@ -115,6 +115,25 @@ TEST_F(LmdbStoreTest, DataSurvivesClosingAndReopening) {
   EXPECT_EQ(run(store->increment("rate:client", 1, 3600s)).value_or(-1), 8);
 }
 
+// LMDB forbids opening a file twice in one process (say, on a reload that
+// keeps the same store): the second open shares the first's database.
+TEST_F(LmdbStoreTest, OpeningAnOpenFileAgainSharesItsDatabase) {
+  auto first = open();
+  ASSERT_TRUE(first);
+  auto again = LmdbDatabase::open((dir_.path() / "." / "state.lmdb").string());
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->get(), first.get());
+  auto store = make_lmdb_store(*again, loop_);
+  ASSERT_TRUE(run(store->set("test:k", "v", 3600s)));
+  store.reset();
+  first.reset();
+  again->reset();  // closed now: the next open opens the file anew
+  auto reopened = open();
+  ASSERT_TRUE(reopened);
+  store = make_lmdb_store(reopened, loop_);
+  EXPECT_EQ(run(store->get("test:k")).value_or(std::nullopt).value_or("<absent>"), "v");
+}
+
 TEST_F(LmdbStoreTest, ExpiredEntriesReadAsAbsentBeforeTheSweep) {
   TestClock clock;
   auto database = open({.sweep_interval = 1h, .clock = clock.function()});
