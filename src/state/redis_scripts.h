@@ -16,6 +16,8 @@ namespace moat::state::redis_scripts {
 
 // int(s): an int64 in text as its number and canonical digits, or nil.
 // pair(v): "A,B" as a, a_text, b, b_text; nil when absent or damaged.
+// put(key, value, ttl): SET EX; a time to live of 0 or less leaves nothing
+// (as in LMDB: written and expired at once; SET refuses such an EX).
 inline constexpr std::string_view kPair = R"lua(
 local function int(s)
   local sign, digits = string.match(s, '^(%-?)(%d+)$')
@@ -35,6 +37,13 @@ local function pair(v)
   if not a or not b then return nil end
   return a, a_text, b, b_text
 end
+local function put(key, value, ttl)
+  if tonumber(ttl) > 0 then
+    redis.call('SET', key, value, 'EX', ttl)
+  else
+    redis.call('DEL', key)
+  end
+end
 )lua";
 
 // KEYS[1]: the triplet. ARGV: now, delay, retry_window, max_age.
@@ -49,7 +58,7 @@ if stored then
   if passed == 0 and now - first > tonumber(ARGV[3]) then first, first_text = now, now_text end
   if first > now then first, first_text = now, now_text end
 end
-redis.call('SET', KEYS[1], first_text .. ',' .. now_text, 'EX', ARGV[4])
+put(KEYS[1], first_text .. ',' .. now_text, ARGV[4])
 return {first_text, passed}
 )lua";
 
@@ -61,20 +70,16 @@ local count, count_text, last = pair(redis.call('GET', KEYS[1]))
 if not count then count, count_text = 0, '0' end
 if not last or now >= last + tonumber(ARGV[2]) or last > now then
   count_text = string.format('%.0f', count + 1)
-  redis.call('SET', KEYS[1], count_text .. ',' .. now_text, 'EX', ARGV[3])
+  put(KEYS[1], count_text .. ',' .. now_text, ARGV[3])
 end
 return count_text
 )lua";
 
 // KEYS[1]: the counter. ARGV: by, ttl. Returns the new value. A value that
-// is not an integer starts over from 0; an overflow is an error reply.
+// is not an integer, or an overflow, is an error reply (as in LMDB). EXPIRE
+// with 0 or less deletes.
 inline constexpr std::string_view kIncrement = R"lua(
-local value = redis.pcall('INCRBY', KEYS[1], ARGV[1])
-if type(value) == 'table' and value.err then
-  if not string.find(value.err, 'not an integer', 1, true) then return value end
-  redis.call('DEL', KEYS[1])
-  value = redis.call('INCRBY', KEYS[1], ARGV[1])
-end
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return value
 )lua";

@@ -2,6 +2,7 @@
 // one script on the loop's pipelined connection.
 #include "state/redis_store.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -81,8 +82,11 @@ std::unexpected<std::string> unexpected_reply(const Shared& shared, std::string_
   return failure(shared, std::string(what) + ": unexpected reply " + resp::describe(reply));
 }
 
+// A time to live for Redis: longer than a century is forever enough (and
+// Redis refuses an EX that overflows its milliseconds).
 std::string ttl_text(std::chrono::seconds ttl) {
-  return std::to_string(ttl.count());
+  constexpr int64_t kCentury = 100LL * 365 * 86400;
+  return std::to_string(std::min<int64_t>(ttl.count(), kCentury));
 }
 
 class RedisStore final : public Store {
@@ -129,18 +133,22 @@ class RedisStore final : public Store {
 
   static asio::awaitable<Result<void>> set_(std::shared_ptr<Shared> shared, std::string key,
                                             std::string value, std::chrono::seconds ttl) {
-    if (ttl.count() <= 0) co_return failure(*shared, "SET: time to live must be positive");
-    auto reply = co_await command(
-        shared, words("SET", std::move(key), std::move(value), "EX", ttl_text(ttl)));
+    // A time to live of 0 or less: written and expired at once, as in LMDB
+    // (SET refuses such an EX).
+    auto args = ttl.count() > 0
+                    ? words("SET", std::move(key), std::move(value), "EX", ttl_text(ttl))
+                    : words("DEL", std::move(key));
+    auto reply = co_await command(shared, std::move(args));
     if (!reply) co_return std::unexpected(reply.error());
-    if (reply->type != Reply::Type::kSimple) co_return unexpected_reply(*shared, "SET", *reply);
+    if (reply->type != Reply::Type::kSimple && reply->type != Reply::Type::kInteger) {
+      co_return unexpected_reply(*shared, "SET", *reply);
+    }
     co_return Result<void>();
   }
 
   static asio::awaitable<Result<int64_t>> increment_(std::shared_ptr<Shared> shared,
                                                      std::string key, int64_t by,
                                                      std::chrono::seconds ttl) {
-    if (ttl.count() <= 0) co_return failure(*shared, "increment: time to live must be positive");
     auto reply = co_await script(shared, kIncrement, std::move(key),
                                  words(std::to_string(by), ttl_text(ttl)));
     if (!reply) co_return std::unexpected(reply.error());
@@ -159,11 +167,10 @@ class RedisStore final : public Store {
 
   static asio::awaitable<Result<GreylistSeen>> greylist_(std::shared_ptr<Shared> shared,
                                                          std::string key, GreylistRule rule) {
-    if (rule.max_age <= 0) co_return failure(*shared, "greylist: max_age must be positive");
-    auto reply =
-        co_await script(shared, kGreylist, std::move(key),
-                        words(std::to_string(rule.now), std::to_string(rule.delay),
-                              std::to_string(rule.retry_window), std::to_string(rule.max_age)));
+    auto reply = co_await script(
+        shared, kGreylist, std::move(key),
+        words(std::to_string(rule.now), std::to_string(rule.delay),
+              std::to_string(rule.retry_window), ttl_text(std::chrono::seconds(rule.max_age))));
     if (!reply) co_return std::unexpected(reply.error());
     GreylistSeen seen;
     const bool ok = reply->type == Reply::Type::kArray && reply->elements.size() == 2 &&
@@ -179,7 +186,6 @@ class RedisStore final : public Store {
                                                        std::string key, int64_t now,
                                                        std::chrono::seconds interval,
                                                        std::chrono::seconds ttl) {
-    if (ttl.count() <= 0) co_return failure(*shared, "count_event: time to live must be positive");
     auto reply = co_await script(shared, kCountEvent, std::move(key),
                                  words(std::to_string(now), ttl_text(interval), ttl_text(ttl)));
     if (!reply) co_return std::unexpected(reply.error());

@@ -11,9 +11,10 @@
 // SCRIPT FLUSH).
 //
 // Failures are error texts: no connection, timeouts, error replies
-// (NOAUTH, WRONGTYPE ...), replies of an unexpected shape. A time to live
-// must be positive. increment, like the two rules, repairs a damaged value:
-// a value that is not an integer counts as absent.
+// (NOAUTH, WRONGTYPE ...), replies of an unexpected shape; as in LMDB,
+// increment of a value that is not an integer, or that would overflow, is
+// an error. Also as in LMDB, a time to live of 0 or less leaves nothing
+// behind, and one over a century lasts a century.
 //
 // Numbers in the scripts are Lua's doubles: exact up to 2^53, far beyond
 // any time in seconds or count moat stores (stored text is kept digit for

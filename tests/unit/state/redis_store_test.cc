@@ -348,19 +348,31 @@ TEST_F(RedisStoreTest, TimesToLiveAreSetAsAsked) {
   // An event inside the interval changes nothing, its time to live included.
   ASSERT_TRUE(run(redis->count_event("a:count", 1001, 3600s, 900s)));
   EXPECT_EQ(resp::describe(raw(server.options(), {"TTL", "a:count"})), "(integer) 400");
-  EXPECT_FALSE(run(redis->set("a:set", "v", 0s)));
+  // As in LMDB: 0 leaves nothing behind; over a century lasts a century.
+  ASSERT_TRUE(run(redis->set("a:set", "v", 0s)));
+  EXPECT_EQ(run(redis->increment("a:inc", 1, 0s)).value_or(-1), 2);
+  ASSERT_TRUE(run(redis->greylist("a:grey", {.now = 1000, .max_age = 0})));
+  EXPECT_EQ(run(redis->count_event("a:count", 9000, 3600s, -5s)).value_or(-1), 2);
+  for (const char* key : {"a:set", "a:inc", "a:grey", "a:count"}) {
+    EXPECT_EQ(value_or_error(run(redis->get(key))), "<absent>") << key;
+  }
+  ASSERT_TRUE(run(redis->set("a:set", "v", std::chrono::seconds(INT64_MAX))));
+  EXPECT_EQ(resp::describe(raw(server.options(), {"TTL", "a:set"})), "(integer) 3153600000");
 }
 
-TEST_F(RedisStoreTest, IncrementRepairsADamagedValueAndReportsOverflow) {
+TEST_F(RedisStoreTest, IncrementOfANonIntegerOrAnOverflowIsAnError) {
   RedisServer server;
   auto redis = store(server.options());
   ASSERT_TRUE(run(redis->set("n:k", "not a number", 60s)));
-  EXPECT_EQ(run(redis->increment("n:k", 5, 60s)).value_or(-1), 5);
+  const auto damaged = run(redis->increment("n:k", 5, 60s));
+  ASSERT_FALSE(damaged);
+  EXPECT_NE(damaged.error().find("not an integer"), std::string::npos) << damaged.error();
+  EXPECT_EQ(value_or_error(run(redis->get("n:k"))), "not a number");
   ASSERT_TRUE(run(redis->set("n:k", "9223372036854775807", 60s)));
   const auto overflow = run(redis->increment("n:k", 1, 60s));
   ASSERT_FALSE(overflow);
   EXPECT_NE(overflow.error().find("overflow"), std::string::npos) << overflow.error();
-  // A key of another type is the caller's mistake, not repaired.
+  // A key of another type likewise.
   raw(server.options(), {"RPUSH", "n:list", "x"});
   EXPECT_FALSE(run(redis->increment("n:list", 1, 60s)));
   EXPECT_FALSE(run(redis->get("n:list")));
