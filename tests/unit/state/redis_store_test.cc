@@ -440,6 +440,31 @@ TEST_F(RedisStoreTest, NoServerAtAllFailsFast) {
   EXPECT_LE(std::chrono::steady_clock::now() - start, 500ms);
 }
 
+TEST_F(RedisStoreTest, AHostNameIsResolvedOnConnect) {
+  RedisServer server;
+  auto options = server.options();
+  options.host = "localhost";  // ::1 may come first and be refused: the next address is tried
+  auto redis = store(options);
+  EXPECT_TRUE(run(redis->set("grey:k", "v", 60s)));
+  options.host = "no-such-host.invalid";
+  auto nowhere = store(options);
+  const auto got = run(nowhere->get("grey:k"));
+  ASSERT_FALSE(got);
+  // (Where no DNS answers at all, the lookup outlasts the timeout instead.)
+  EXPECT_TRUE(got.error().find("resolve no-such-host.invalid") != std::string::npos ||
+              got.error().find("timed out") != std::string::npos)
+      << got.error();
+}
+
+TEST_F(RedisStoreTest, AMissingUnixSocketIsAnError) {
+  RedisOptions options;
+  options.unix_path = "/nonexistent/redis.sock";
+  auto redis = store(options);
+  const auto got = run(redis->get("grey:k"));
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error(), "redis unix:/nonexistent/redis.sock: connect: No such file or directory");
+}
+
 // A peer that accepts (the kernel's backlog does) and never says a word.
 TEST_F(RedisStoreTest, ASilentServerTimesOutWithoutHanging) {
   BoundSocket silent(true);
