@@ -3,7 +3,6 @@
 #include "state/redis_store.h"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 
 #include "state/redis_connection.h"
