@@ -31,6 +31,7 @@
 //
 // Thread safety: open(), submit(), wait_idle() and stats() may be called
 // from any thread. Destroying the database finishes every queued job first.
+// Open it after any fork(): an LMDB environment does not survive one.
 #pragma once
 
 #include <lmdb.h>

@@ -1,8 +1,9 @@
 // The embedded state store: Store fronts on one LMDB database
 // (lmdb_database.h), one front per event loop.
 //
-// A front reads on its own loop (a read-only transaction costs a few
-// microseconds and never waits for the writer) and hands every write to the
+// A front reads on its own loop (under a microsecond with the pages in
+// memory; through the writer a read would wait behind a batch's fsync, a
+// fraction of a millisecond at best) and hands every write to the
 // database's writer thread, resuming the waiting coroutine on its own loop
 // when the batch holding the write has committed. The loop never blocks on
 // the writer, except when a front is destroyed: it waits for the writer to
