@@ -14,6 +14,7 @@
 
 #include "restrict/evaluation.h"
 #include "spf/result_set.h"
+#include "text/ascii.h"
 
 namespace moat::restriction {
 namespace {
@@ -49,15 +50,9 @@ Action action_for(const SpfSettings& s, Policy policy, Result result) {
   return Action::kPrepend;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Reject_Not_Pass_Domains: the identity's domain is listed (exactly).
 bool receiver_policy_domain(const SpfSettings& s, std::string_view domain) {
-  const auto name = lower(domain);
+  const auto name = text::lower_ascii(domain);
   return std::ranges::find(s.reject_not_pass_domains, name) != s.reject_not_pass_domains.end();
 }
 
@@ -292,7 +287,7 @@ std::shared_ptr<const SpfSettings> build_spf_settings(const config::Config& conf
                                                       std::vector<config::Problem>& problems) {
   auto s = std::make_shared<SpfSettings>();
   auto policy = [&](std::string_view parameter, bool helo) {
-    const auto value = lower(config.get(parameter));
+    const auto value = text::lower_ascii(config.get(parameter));
     if (value == "fail") return Policy::kFail;
     if (value == "softfail") return Policy::kSoftfail;
     if (value == "spf_not_pass") return Policy::kNotPass;
@@ -311,10 +306,10 @@ std::shared_ptr<const SpfSettings> build_spf_settings(const config::Config& conf
   s->permerror_reject = config.get_boolean("moat_spf_permerror_reject");
   s->temperror_defer = config.get_boolean("moat_spf_temperror_defer");
   for (const auto& domain : config.get_list("moat_spf_reject_not_pass_domains")) {
-    s->reject_not_pass_domains.push_back(lower(domain));
+    s->reject_not_pass_domains.push_back(text::lower_ascii(domain));
   }
   for (const auto& domain : config.get_list("moat_spf_domain_whitelist")) {
-    s->domain_whitelist.push_back(lower(domain));
+    s->domain_whitelist.push_back(text::lower_ascii(domain));
   }
   auto networks = [&](std::string_view parameter) {
     std::vector<std::string> bad;
@@ -326,7 +321,7 @@ std::shared_ptr<const SpfSettings> build_spf_settings(const config::Config& conf
   };
   s->skip_addresses = networks("moat_spf_skip_addresses");
   s->whitelist = networks("moat_spf_whitelist");
-  const auto header = lower(config.get("moat_spf_header_type"));
+  const auto header = text::lower_ascii(config.get("moat_spf_header_type"));
   if (header == "ar") {
     s->header = SpfSettings::Header::kAuthenticationResults;
   } else if (header == "none") {
