@@ -14,7 +14,7 @@
 
 namespace moat::state::redis_scripts {
 
-// int(s): an int64 in text as its number and canonical digits, or nil.
+// int(s): an integer in text (at most 2^53 either way) as its number and digits, or nil.
 // pair(v): "A,B" as a, a_text, b, b_text; nil when absent or damaged.
 // put(key, value, ttl): SET EX; a time to live of 0 or less leaves nothing
 // (as in LMDB: written and expired at once; SET refuses such an EX).
@@ -26,7 +26,9 @@ local function int(s)
   if digits == '' then digits, sign = '0', '' end
   local limit = sign == '-' and '9223372036854775808' or '9223372036854775807'
   if #digits > 19 or (#digits == 19 and digits > limit) then return nil end
-  return tonumber(sign .. digits), sign .. digits
+  local n = tonumber(sign .. digits)
+  if math.abs(n) > 9007199254740992 then return nil end
+  return n, sign .. digits
 end
 local function pair(v)
   if not v then return nil end

@@ -17,6 +17,10 @@ std::optional<std::pair<int64_t, int64_t>> parse_pair(std::string_view text) {
   auto [pa, ea] = std::from_chars(begin, middle, a);
   auto [pb, eb] = std::from_chars(middle + 1, end, b);
   if (ea != std::errc() || pa != middle || eb != std::errc() || pb != end) return std::nullopt;
+  // Seconds and counts are far smaller; beyond 2^53 a value is damage (and
+  // arithmetic on it could overflow; the Redis scripts, in doubles, agree).
+  constexpr int64_t kLimit = int64_t{1} << 53;
+  if (a < -kLimit || a > kLimit || b < -kLimit || b > kLimit) return std::nullopt;
   return std::pair{a, b};
 }
 

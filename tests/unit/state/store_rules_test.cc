@@ -41,7 +41,8 @@ TEST(GreylistStep, FirstRetryAfterTheWindowStartsOver) {
 
 TEST(GreylistStep, FutureOrDamagedValuesAreRepaired) {
   EXPECT_EQ(greylist_step("9000,9000", at(1000)).seen.first_seen, 1000);
-  for (const char* bad : {"", "x", "1000", "1000,", ",1000", "10 00,1", "1,2,3"}) {
+  for (const char* bad : {"", "x", "1000", "1000,", ",1000", "10 00,1", "1,2,3",
+                          "-9223372036854775808,1", "1,9007199254740993"}) {
     const auto step = greylist_step(std::string_view(bad), at(1000));
     EXPECT_EQ(step.seen.first_seen, 1000) << bad;
     EXPECT_FALSE(step.seen.was_passed) << bad;
