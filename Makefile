@@ -13,7 +13,8 @@ FUZZ_SECONDS ?= 20
 PACKAGES := build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
             libasio-dev libfmt-dev libssl-dev libc-ares-dev liblmdb-dev libhiredis-dev \
             libpcre2-dev googletest libgtest-dev libbenchmark-dev \
-            python3 swaks postfix postfix-pcre fail2ban nsd python3-spf python3-dns python3-yaml
+            python3 swaks postfix postfix-pcre fail2ban nsd python3-spf python3-dns python3-yaml \
+            redis-server postgrey postfix-policyd-spf-python publicsuffix
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -26,12 +27,14 @@ deps:
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
 	  $(SUDO) apt-get update -q && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing && \
-	  if echo " $$missing " | grep -q ' nsd '; then \
-	    echo "stopping and disabling the system nsd the package started (tests run their own)"; \
-	    $(SUDO) systemctl disable --now nsd.service 2>/dev/null || true; \
-	    $(SUDO) service nsd stop 2>/dev/null || true; \
-	    $(SUDO) update-rc.d nsd disable 2>/dev/null || true; \
-	  fi; \
+	  for service in nsd redis-server postgrey; do \
+	    if echo " $$missing " | grep -q " $$service "; then \
+	      echo "stopping and disabling the system $$service the package started (tests run their own)"; \
+	      $(SUDO) systemctl disable --now $$service.service 2>/dev/null || true; \
+	      $(SUDO) service $$service stop 2>/dev/null || true; \
+	      $(SUDO) update-rc.d $$service disable 2>/dev/null || true; \
+	    fi; \
+	  done; \
 	fi
 
 $(RELEASE)/build.ninja:

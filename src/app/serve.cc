@@ -29,6 +29,26 @@ void report(const std::vector<config::Problem>& problems) {
   }
 }
 
+// The state store backend the configuration needs: the running one when
+// its settings are unchanged (LMDB allows one environment per file and
+// process), a new one when they change, none when no restriction uses it.
+// A backend that does not open is logged; greylisting then follows
+// moat_state_store_failure_action.
+std::shared_ptr<const state::Backend> store_backend(const smtp::SmtpdConfig& smtpd,
+                                                    std::shared_ptr<const state::Backend> running) {
+  if (!smtpd.uses_store) return running;
+  // LMDB's timeout and password settings mean nothing: same path, same backend.
+  const bool same_file = smtpd.store.spec.starts_with("lmdb:") && running &&
+                         running->settings().spec == smtpd.store.spec;
+  if (running && (running->settings() == smtpd.store || same_file)) return running;
+  auto opened = state::Backend::open(smtpd.store);
+  if (!opened) {
+    log::error("master", "state store {}: {}", smtpd.store.spec, opened.error());
+    return running;
+  }
+  return std::move(*opened);
+}
+
 }  // namespace
 
 int serve(const std::string& config_path) {
@@ -57,6 +77,8 @@ int serve(const std::string& config_path) {
   }
   // SIGPIPE on a closed client socket must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
+  auto backend = store_backend(*loaded.smtpd, nullptr);
+  server.replace_store_backend(backend);
   server.start();
   log::info("master", "daemon started -- version 0.1, configuration {}", config_path);
 
@@ -80,6 +102,8 @@ int serve(const std::string& config_path) {
         log::warning("master", "maillog_file: {}", error);
       }
       report(reloaded.problems);
+      backend = store_backend(*reloaded.smtpd, backend);
+      server.replace_store_backend(backend);
       server.replace_config(reloaded.smtpd);
       shutdown_grace = reloaded.config->get_time("moat_shutdown_timeout");
       log::info("master", "reload -- configuration {}", config_path);

@@ -38,6 +38,18 @@ struct Server::Worker {
     }
     return resolver;
   }
+
+  // This loop's state store, made anew when the backend changes.
+  std::shared_ptr<const state::Backend> backend;
+  std::shared_ptr<state::Store> store;
+
+  std::shared_ptr<state::Store> store_for(std::shared_ptr<const state::Backend> current) {
+    if (current != backend) {
+      backend = std::move(current);
+      store = backend ? backend->make_store(io) : nullptr;
+    }
+    return store;
+  }
 };
 
 Server::Server(std::vector<tcp::endpoint> endpoints, size_t workers,
@@ -87,10 +99,11 @@ void Server::accept_on(Worker& worker, tcp::acceptor& acceptor) {
         if (!ec) {
           ++active_sessions_;
           auto config = config_.load();
-          auto resolver = worker.resolver_for(config->dns);
+          smtp::LoopServices services{worker.resolver_for(config->dns),
+                                      worker.store_for(store_backend_.load())};
           asio::co_spawn(worker.io,
                          smtp::run_session(std::move(socket), std::move(config), delivery_,
-                                           std::move(resolver)),
+                                           std::move(services)),
                          [this](std::exception_ptr error) {
                            --active_sessions_;
                            if (error) {
@@ -121,6 +134,10 @@ void Server::start() {
 
 void Server::replace_config(std::shared_ptr<const smtp::SmtpdConfig> config) {
   config_.store(std::move(config));
+}
+
+void Server::replace_store_backend(std::shared_ptr<const state::Backend> backend) {
+  store_backend_.store(std::move(backend));
 }
 
 void Server::shutdown(std::chrono::seconds grace) {

@@ -14,6 +14,7 @@
 
 #include "deliver/delivery.h"
 #include "smtp/smtpd_config.h"
+#include "state/backend.h"
 
 namespace moat::net {
 
@@ -30,6 +31,9 @@ class Server {
   void start();
   // New sessions get `config`; running ones keep theirs.
   void replace_config(std::shared_ptr<const smtp::SmtpdConfig> config);
+  // New sessions use stores made from `backend` (null: none); each loop
+  // makes its own Store from it when it changes.
+  void replace_store_backend(std::shared_ptr<const state::Backend> backend);
   // Stops accepting, waits for sessions to end (at most `grace`), then stops.
   void shutdown(std::chrono::seconds grace);
 
@@ -42,6 +46,7 @@ class Server {
   std::vector<asio::ip::tcp::endpoint> endpoints_;
   deliver::DeliveryService& delivery_;
   std::atomic<std::shared_ptr<const smtp::SmtpdConfig>> config_;
+  std::atomic<std::shared_ptr<const state::Backend>> store_backend_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<size_t> active_sessions_{0};
 };

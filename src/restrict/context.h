@@ -15,6 +15,9 @@ class AnswerSet;
 namespace moat::spf {
 class ResultSet;
 }
+namespace moat::greylist {
+class DecisionSet;
+}
 
 namespace moat::restriction {
 
@@ -52,6 +55,8 @@ struct Context {
   dns::AnswerSet* dns = nullptr;
   // The session's SPF results (check_spf); null: every result is temperror.
   spf::ResultSet* spf = nullptr;
+  // The session's greylisting decisions; null: the state store is missing.
+  greylist::DecisionSet* greylist = nullptr;
 };
 
 }  // namespace moat::restriction

@@ -10,6 +10,9 @@
 #include <string_view>
 
 #include "dns/message.h"
+#include "dns/public_suffix.h"
+#include "greylist/allowlist.h"
+#include "greylist/decision.h"
 #include "net/cidr.h"
 #include "restrict/restrictions.h"
 #include "spf/check_host.h"
@@ -64,6 +67,9 @@ struct Request {
   // The SPF result for (sender, HELO name) ("" = the null sender), or null
   // when it is not known yet: noted like a DNS question (spf_policy.cc).
   const spf::SpfResult* spf(std::string_view sender, std::string_view helo) const;
+  // The greylisting decision for the question's triplet, or null when the
+  // store has not answered yet: noted like a DNS question (greylist_check.cc).
+  const greylist::Outcome* greylist(const greylist::Question& question) const;
   void log(std::string_view action, std::string text) {
     effects.events.push_back({std::string(action), std::move(text)});
   }
@@ -188,6 +194,30 @@ struct SpfSettings {
 };
 std::shared_ptr<const SpfSettings> build_spf_settings(const config::Config& config,
                                                       std::vector<config::Problem>& problems);
+
+// greylist_check.cc: check_greylist, with postgrey's settings (moat_greylist_*).
+Verdict check_greylist(const Step&, Request&);
+struct GreylistSettings {
+  std::chrono::seconds delay{300};
+  std::chrono::seconds max_age{35 * 86400};
+  std::chrono::seconds retry_window{2 * 86400};
+  long long auto_allowlist_clients = 5;  // 0: no auto-allowlist
+  int ipv4_prefix = 24;
+  int ipv6_prefix = 64;
+  bool by_host = false;  // the client's address, not its network
+  // The client's forward-confirmed organisational domain, when it has one
+  // (moat_greylist_client = domain): big senders retry from other hosts.
+  std::shared_ptr<const dns::PublicSuffixList> by_domain;
+  greylist::ClientAllowlist clients;
+  greylist::RecipientAllowlist recipients;
+  std::string text;  // %s seconds left, %r recipient domain
+  bool skip_spf_pass = false;
+  bool defer_on_failure = false;  // moat_state_store_failure_action = defer
+  std::string hostname;           // X-Greylist: ... at HOST
+  std::string mail_name;          // X-Greylist: ... by NAME
+};
+std::shared_ptr<const GreylistSettings> build_greylist_settings(
+    const config::Config& config, std::vector<config::Problem>& problems);
 
 // Host name syntax as Postfix's valid_hostname() and address literals.
 bool valid_hostname(std::string_view name);

@@ -11,6 +11,7 @@
 #include "dns/answer_set.h"
 #include "log/log.h"
 #include "restrict/evaluation.h"
+#include "text/ascii.h"
 
 namespace moat::restriction {
 namespace {
@@ -154,6 +155,7 @@ Rule kRules[] = {
     {"check_recipient_mx_access", 1, check_recipient_mx_access, Family::kDns},
     {"check_recipient_ns_access", 1, check_recipient_ns_access, Family::kDns},
     {"check_spf", 0, check_spf, Family::kDns},
+    {"check_greylist", 0, check_greylist},
     {"check_policy_service", 1, not_active, Family::kPolicy},
     {"reject_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
     {"reject_known_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
@@ -194,15 +196,10 @@ bool can_block_relay(std::string_view name) {
 
 // Restrictions that may permit a request whatever its destination.
 bool may_permit_any_destination(std::string_view name) {
-  return name == "permit" || (name.starts_with("check_") && name != "check_spf") ||
+  return name == "permit" ||
+         (name.starts_with("check_") && name != "check_spf" && name != "check_greylist") ||
          name == "permit_dnswl_client" || name == "permit_rhswl_client" ||
          name == "permit_mx_backup";
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace
@@ -214,6 +211,7 @@ struct Compiler {
   const config::Config* config;  // null at run time: then no tables may be opened
   std::map<std::string, std::shared_ptr<const tables::Table>, std::less<>>* tables;
   bool pipelining = false;             // some compiled list uses reject_unauth_pipelining
+  bool state_store = false;            // some compiled list uses check_greylist
   std::vector<DnsListZone> dns_zones;  // of reject_rbl_client & co
 
   RestrictionList compile(const std::vector<std::string>& elements, ListKind kind,
@@ -224,12 +222,13 @@ struct Compiler {
       const std::string& element = elements[i];
       Step step;
       step.name = element;
-      const std::string name = lower(element);
+      const std::string name = text::lower_ascii(element);
       if (auto cls = engine.classes_.find(element); cls != engine.classes_.end()) {
         step.evaluate = restriction_class;
         step.list = cls->second;
       } else if (const Rule* rule = find_rule(name)) {
         if (rule->evaluate == reject_unauth_pipelining) pipelining = true;
+        if (rule->evaluate == check_greylist) state_store = true;
         if (!rule->evaluate) {
           warn_next = true;
           continue;
@@ -505,7 +504,7 @@ std::vector<asio::ip::address> local_addresses(const config::Config& config) {
 void warn_relay_order(const config::Config& config, std::string_view parameter,
                       std::vector<config::Problem>& problems) {
   for (const auto& element : config.get_list(parameter)) {
-    const std::string name = lower(element);
+    const std::string name = text::lower_ascii(element);
     if (name == "reject_unauth_destination" || name == "defer_unauth_destination") return;
     const bool table = element.find(':') != std::string::npos && !find_rule(name);
     if (table || may_permit_any_destination(name)) {
@@ -525,7 +524,7 @@ void warn_relay_order(const config::Config& config, std::string_view parameter,
 bool can_refuse(const std::vector<std::string>& elements) {
   bool warn_next = false;
   for (const auto& element : elements) {
-    const std::string name = lower(element);
+    const std::string name = text::lower_ascii(element);
     if (name == "warn_if_reject") {
       warn_next = true;
       continue;
@@ -584,8 +583,10 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
   for (size_t i = 0; i < 6; ++i) engine.lists_[i] = compile(kListParameters[i], kListKinds[i]);
   engine.relay_list_ = compile("smtpd_relay_restrictions", ListKind::kRecipient);
   engine.checks_pipelining_ = compiler.pipelining;
+  engine.uses_state_store_ = compiler.state_store;
   engine.dns_lists_ = build_dns_list_settings(config, std::move(compiler.dns_zones), problems);
   engine.spf_ = build_spf_settings(config, problems);
+  engine.greylist_ = build_greylist_settings(config, problems);
 
   const auto relay = config.get_list("smtpd_relay_restrictions");
   if (!can_refuse(relay) && !can_refuse(config.get_list("smtpd_recipient_restrictions"))) {

@@ -70,6 +70,7 @@ struct Request;
 class Engine;
 struct DnsListSettings;
 struct SpfSettings;
+struct GreylistSettings;
 
 // A DNS list a compiled restriction queries: the zone without "=filter";
 // `domains` for RHSBL/RHSWL zones (names, not addresses, are looked up).
@@ -115,6 +116,8 @@ class Engine {
   // Some list uses reject_unauth_pipelining: the session then looks for
   // clients that talk before the banner.
   bool checks_pipelining() const { return checks_pipelining_; }
+  // Some list uses check_greylist: the server then opens the state store.
+  bool uses_state_store() const { return uses_state_store_; }
   bool has_list(Check check) const;
   const ReplyCodes& codes() const { return codes_; }
   TempfailAction unknown_helo_tempfail_action() const { return unknown_helo_tempfail_action_; }
@@ -137,6 +140,8 @@ class Engine {
   const DnsListSettings* dns_lists() const { return dns_lists_.get(); }
   // check_spf's moat_spf_* settings; null for an engine not built.
   const SpfSettings* spf() const { return spf_.get(); }
+  // check_greylist's moat_greylist_* settings; null for an engine not built.
+  const GreylistSettings* greylist() const { return greylist_.get(); }
 
   // reject_unlisted_recipient / smtpd_reject_unlisted_recipient: the reply
   // for an unknown local or virtual recipient, or dunno.
@@ -166,6 +171,7 @@ class Engine {
   TempfailAction unknown_address_tempfail_action_ = TempfailAction::kDeferIfPermit;
   bool delay_reject_ = true;
   bool checks_pipelining_ = false;
+  bool uses_state_store_ = false;
   bool reject_unlisted_sender_ = false;  // smtpd_reject_unlisted_sender
   bool show_user_unknown_table_name_ = true;
   bool parent_matches_subdomains_ =
@@ -179,6 +185,7 @@ class Engine {
   std::map<std::string, std::shared_ptr<RestrictionList>, std::less<>> classes_;
   std::shared_ptr<const DnsListSettings> dns_lists_;  // dnsbl.cc
   std::shared_ptr<const SpfSettings> spf_;            // spf_policy.cc
+  std::shared_ptr<const GreylistSettings> greylist_;  // greylist_check.cc
 };
 
 }  // namespace moat::restriction

@@ -17,11 +17,13 @@
 #include <asio/write.hpp>
 
 #include "deliver/queue_id.h"
+#include "greylist/decision.h"
 #include "log/log.h"
 #include "smtp/address.h"
 #include "smtp/client_name.h"
 #include "smtp/command.h"
 #include "smtp/data_decoder.h"
+#include "smtp/date.h"
 #include "spf/result_set.h"
 
 namespace moat::smtp {
@@ -155,15 +157,6 @@ bool is_non_smtp_command(const Command& command) {
   return name == "connect" || name == "get" || name == "post";
 }
 
-std::string rfc2822_date() {
-  const std::time_t now = std::time(nullptr);
-  tm local{};
-  localtime_r(&now, &local);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S %z (%Z)", &local);
-  return buffer;
-}
-
 // The checks at RCPT with smtpd_delay_reject = yes; the last one alone without.
 constexpr restriction::Check kRcptChecks[] = {
     restriction::Check::kClient, restriction::Check::kHelo, restriction::Check::kSender,
@@ -172,12 +165,13 @@ constexpr restriction::Check kRcptChecks[] = {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<const SmtpdConfig> config,
-          deliver::DeliveryService& delivery, std::shared_ptr<dns::Resolver> resolver)
+          deliver::DeliveryService& delivery, LoopServices services)
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
         config_(std::move(config)),
         delivery_(delivery),
-        dns_(std::move(resolver)) {}
+        dns_(std::move(services.resolver)),
+        store_(std::move(services.store)) {}
 
   asio::awaitable<void> run();
 
@@ -283,8 +277,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string reverse_client_name_ = "unknown";
   restriction::NameStatus client_name_status_ = restriction::NameStatus::kPerm;
   restriction::NameStatus reverse_client_name_status_ = restriction::NameStatus::kPerm;
-  dns::AnswerSet dns_;  // the DNS answers this session's restrictions used
-  spf::ResultSet spf_;  // the SPF results of this transaction (check_spf)
+  dns::AnswerSet dns_;                   // the DNS answers this session's restrictions used
+  spf::ResultSet spf_;                   // the SPF results of this transaction (check_spf)
+  std::shared_ptr<state::Store> store_;  // this loop's state store (greylisting)
+  greylist::DecisionSet greylist_;       // the greylisting decisions of this transaction
   bool client_in_mynetworks_ = false;
 
   std::string helo_;
@@ -479,6 +475,7 @@ restriction::Context Session::restriction_context(restriction::Stage stage) {
   context.reverse_client_name_status = reverse_client_name_status_;
   context.dns = &dns_;
   context.spf = &spf_;
+  context.greylist = &greylist_;
   context.helo = helo_;
   context.has_helo = !helo_.empty();
   context.sender = sender_;
@@ -507,7 +504,8 @@ asio::awaitable<restriction::Verdict> Session::finish_pending(restriction::Check
   constexpr int kMaxRounds = 64;
   const auto mark = effects.mark();
   for (int round = 1;; ++round) {
-    if (round > kMaxRounds || (!dns_.has_needed() && !spf_.has_needed())) {
+    if (round > kMaxRounds ||
+        (!dns_.has_needed() && !spf_.has_needed() && !greylist_.has_needed())) {
       log::warning("smtpd", "{}: restriction check still waits for DNS after {} rounds", client(),
                    round);
       co_return restriction::Verdict::reject({451, "4.3.5", "Server configuration error"});
@@ -516,6 +514,7 @@ asio::awaitable<restriction::Verdict> Session::finish_pending(restriction::Check
     if (spf_.has_needed()) {
       co_await spf_.evaluate_needed(dns_.resolver(), client_ip_, config_->myhostname, client());
     }
+    if (greylist_.has_needed()) co_await greylist_.decide_needed(store_.get(), client());
     auto verdict = config_->restrictions.check(check, context, effects);
     if (!verdict.is_pending()) co_return verdict;
     effects.roll_back(mark);
@@ -554,11 +553,16 @@ asio::awaitable<void> Session::look_up_client() {
 
 void Session::keep_for_message(restriction::Effects& effects) {
   // Each recipient's check may prepend the same header (check_spf's, a
-  // table's PREPEND): the message gets it once.
+  // table's PREPEND): the message gets it once. X-Greylist says how long
+  // the first retried recipient waited; one such line is enough (postgrey
+  // adds it once per message).
+  auto& kept = transaction_effects_.prepend;
   for (auto& header : effects.prepend) {
-    if (std::ranges::find(transaction_effects_.prepend, header) ==
-        transaction_effects_.prepend.end()) {
-      transaction_effects_.prepend.push_back(std::move(header));
+    const bool greylist = header.starts_with("X-Greylist:");
+    if (std::ranges::find_if(kept, [&](const std::string& k) {
+          return k == header || (greylist && k.starts_with("X-Greylist:"));
+        }) == kept.end()) {
+      kept.push_back(std::move(header));
     }
   }
   transaction_effects_.discard = transaction_effects_.discard || effects.discard;
@@ -607,6 +611,7 @@ void Session::reset_transaction() {
   sender_defer_if_permit_.reset();
   transaction_effects_.clear();
   spf_.clear();
+  greylist_.clear();
 }
 
 asio::awaitable<void> Session::on_helo(const Command& command, bool extended) {
@@ -1187,10 +1192,9 @@ asio::awaitable<void> Session::run() {
 }  // namespace
 
 asio::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const SmtpdConfig> config,
-                                  deliver::DeliveryService& delivery,
-                                  std::shared_ptr<dns::Resolver> resolver) {
+                                  deliver::DeliveryService& delivery, LoopServices services) {
   auto session = std::make_shared<Session>(std::move(socket), std::move(config), delivery,
-                                           std::move(resolver));
+                                           std::move(services));
   co_await session->run();
 }
 

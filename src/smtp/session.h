@@ -13,14 +13,20 @@
 #include "deliver/delivery.h"
 #include "dns/resolver.h"
 #include "smtp/smtpd_config.h"
+#include "state/store.h"
 
 namespace moat::smtp {
 
+// What a session uses of its event-loop thread: each loop has its own
+// resolver (dns/resolver.h) and state store front (state/store.h).
+struct LoopServices {
+  std::shared_ptr<dns::Resolver> resolver;  // null: no DNS
+  std::shared_ptr<state::Store> store;      // null: no state store (greylisting fails)
+};
+
 // Runs the session to its end; never throws for anything the client does.
-// `resolver` is the worker thread's (see dns/resolver.h); null: no DNS.
 asio::awaitable<void> run_session(asio::ip::tcp::socket socket,
                                   std::shared_ptr<const SmtpdConfig> config,
-                                  deliver::DeliveryService& delivery,
-                                  std::shared_ptr<dns::Resolver> resolver);
+                                  deliver::DeliveryService& delivery, LoopServices services);
 
 }  // namespace moat::smtp

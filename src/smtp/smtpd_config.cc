@@ -100,6 +100,14 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
   // The restriction lists, reply codes and the start-up checks on them
   // (unknown names, a relay nothing refuses, relay-opening orders).
   smtpd->restrictions = restriction::Engine::build(config, &smtpd->destinations, problems);
+  smtpd->uses_store = smtpd->restrictions.uses_state_store();
+  smtpd->store = {.spec = config.get("moat_state_store"),
+                  .password = config.get("moat_state_store_password"),
+                  .timeout = std::max<std::chrono::milliseconds>(
+                      config.get_time("moat_state_store_timeout"), std::chrono::milliseconds(100))};
+  if (auto why = state::check_backend_settings(smtpd->store); !why.empty()) {
+    problems.push_back(config.problem_at("moat_state_store", why));
+  }
   smtpd->unknown_local_recipient_reject_code =
       smtpd->restrictions.codes().unknown_local_recipient_reject_code;
   smtpd->unknown_virtual_mailbox_reject_code =

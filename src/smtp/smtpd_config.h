@@ -17,6 +17,7 @@
 #include "dns/resolver.h"
 #include "net/cidr.h"
 #include "restrict/restrictions.h"
+#include "state/backend.h"
 
 namespace moat::smtp {
 
@@ -58,6 +59,8 @@ struct SmtpdConfig {
   bool peername_lookup = true;                  // smtpd_peername_lookup
   dns::Options dns;                             // moat_dns_*: each worker's resolver
   std::shared_ptr<const dns::HostsFile> hosts;  // moat_dns_hosts_file; null: DNS only
+  state::BackendSettings store;                 // moat_state_store*
+  bool uses_store = false;                      // some restriction needs the state store
 
   net::NetworkList mynetworks;
   net::NetworkList bare_newline_exclusions;
