@@ -17,14 +17,13 @@
 #include <asio/write.hpp>
 
 #include "deliver/queue_id.h"
-#include "greylist/decision.h"
 #include "log/log.h"
+#include "restrict/answers.h"
 #include "smtp/address.h"
 #include "smtp/client_name.h"
 #include "smtp/command.h"
 #include "smtp/data_decoder.h"
 #include "smtp/date.h"
-#include "spf/result_set.h"
 
 namespace moat::smtp {
 namespace {
@@ -170,8 +169,7 @@ class Session : public std::enable_shared_from_this<Session> {
         timer_(socket_.get_executor()),
         config_(std::move(config)),
         delivery_(delivery),
-        dns_(std::move(services.resolver)),
-        store_(std::move(services.store)) {}
+        answers_(std::move(services.resolver), std::move(services.store)) {}
 
   asio::awaitable<void> run();
 
@@ -277,10 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string reverse_client_name_ = "unknown";
   restriction::NameStatus client_name_status_ = restriction::NameStatus::kPerm;
   restriction::NameStatus reverse_client_name_status_ = restriction::NameStatus::kPerm;
-  dns::AnswerSet dns_;                   // the DNS answers this session's restrictions used
-  spf::ResultSet spf_;                   // the SPF results of this transaction (check_spf)
-  std::shared_ptr<state::Store> store_;  // this loop's state store (greylisting)
-  greylist::DecisionSet greylist_;       // the greylisting decisions of this transaction
+  restriction::Answers answers_;  // what this session's restrictions waited for (DNS, SPF, ...)
   bool client_in_mynetworks_ = false;
 
   std::string helo_;
@@ -473,9 +468,7 @@ restriction::Context Session::restriction_context(restriction::Stage stage) {
   context.reverse_client_name = reverse_client_name_;
   context.client_name_status = client_name_status_;
   context.reverse_client_name_status = reverse_client_name_status_;
-  context.dns = &dns_;
-  context.spf = &spf_;
-  context.greylist = &greylist_;
+  answers_.attach(context);
   context.helo = helo_;
   context.has_helo = !helo_.empty();
   context.sender = sender_;
@@ -489,36 +482,15 @@ restriction::Context Session::restriction_context(restriction::Stage stage) {
 restriction::Verdict Session::evaluate(restriction::Check check,
                                        const restriction::Context& context,
                                        restriction::Effects& effects) {
-  dns_.trim();
-  const auto mark = effects.mark();
-  auto verdict = config_->restrictions.check(check, context, effects);
-  if (verdict.is_pending()) effects.roll_back(mark);
-  return verdict;
+  return answers_.evaluate(config_->restrictions, check, context, effects);
 }
 
 asio::awaitable<restriction::Verdict> Session::finish_pending(restriction::Check check,
                                                               const restriction::Context& context,
                                                               restriction::Effects& effects) {
-  // Each round answers at least one more DNS question or SPF result; the
-  // bound is a safety net against a restriction that keeps asking.
-  constexpr int kMaxRounds = 64;
-  const auto mark = effects.mark();
-  for (int round = 1;; ++round) {
-    if (round > kMaxRounds ||
-        (!dns_.has_needed() && !spf_.has_needed() && !greylist_.has_needed())) {
-      log::warning("smtpd", "{}: restriction check still waits for DNS after {} rounds", client(),
-                   round);
-      co_return restriction::Verdict::reject({451, "4.3.5", "Server configuration error"});
-    }
-    co_await dns_.fetch_needed();
-    if (spf_.has_needed()) {
-      co_await spf_.evaluate_needed(dns_.resolver(), client_ip_, config_->myhostname, client());
-    }
-    if (greylist_.has_needed()) co_await greylist_.decide_needed(store_.get(), client());
-    auto verdict = config_->restrictions.check(check, context, effects);
-    if (!verdict.is_pending()) co_return verdict;
-    effects.roll_back(mark);
-  }
+  const std::string who = client();  // must outlive the wait
+  co_return co_await answers_.finish_pending(config_->restrictions, check, context, effects,
+                                             client_ip_, config_->myhostname, who);
 }
 
 asio::awaitable<restriction::Verdict> Session::check(restriction::Check check,
@@ -543,7 +515,7 @@ asio::awaitable<restriction::Verdict> Session::run_checks(
 
 asio::awaitable<void> Session::look_up_client() {
   if (!config_->peername_lookup) co_return;
-  auto names = co_await look_up_client_name(dns_, config_->hosts.get(), client_address_);
+  auto names = co_await look_up_client_name(answers_.dns(), config_->hosts.get(), client_address_);
   for (const auto& warning : names.warnings) log::warning("smtpd", "{}", warning);
   client_name_ = std::move(names.name);
   reverse_client_name_ = std::move(names.reverse_name);
@@ -610,8 +582,7 @@ void Session::reset_transaction() {
   bdat_started_ = false;
   sender_defer_if_permit_.reset();
   transaction_effects_.clear();
-  spf_.clear();
-  greylist_.clear();
+  answers_.end_transaction();
 }
 
 asio::awaitable<void> Session::on_helo(const Command& command, bool extended) {
@@ -1049,7 +1020,7 @@ asio::awaitable<void> Session::run() {
   socket_.set_option(tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
   // DNS block list lookups run while the client's name is looked up.
-  config_->restrictions.prefetch_client(client_ip_, dns_);
+  config_->restrictions.prefetch_client(client_ip_, answers_.dns());
   co_await look_up_client();
   log::info("smtpd", "connect from {}", client());
 
