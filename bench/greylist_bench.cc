@@ -1,0 +1,601 @@
+// Greylisting decisions per second on one thread, through the restriction
+// engine as a session makes them, against a real state store: LMDB in a
+// temporary file, or a local redis-server (bench/greylist_bench.py starts
+// it on loopback). With --postgrey instead of --store, the same workload is
+// sent to a real postgrey over the Postfix policy protocol: the reference.
+//
+// One "decision" (moat) is one RCPT of one session: an Engine built from
+// main.cf text with
+//
+//   smtpd_recipient_restrictions = check_greylist
+//   moat_greylist_delay = DELAY s
+//   moat_greylist_auto_allowlist_clients = N   (--auto-allowlist; default 5,
+//                                               moat's and postgrey's default)
+//
+// and a Context at the RCPT stage for one (client, sender, recipient)
+// triplet; Engine::check(kRecipient) ends pending, the session's
+// greylist::DecisionSet::decide_needed() asks the Store (with the auto
+// allowlist on: a GET of the client's count, then the atomic greylist step,
+// and on a first pass the count_event step), then Engine::check runs again
+// and Engine::apply_defer_if_permit gives the RCPT reply. Each decision
+// starts from a posted handler, as a session's starts from a command read;
+// C sessions' coroutines are in flight together (--concurrency 1,10,50).
+// Decisions log their postgrey-style line to --maillog (as a server does).
+//
+// Phases, in one invocation, for each concurrency level L (its own set of
+// triplets: client 10.X.Y.Z, sender uGx@sG.sender.test, recipient
+// rGx@example.test, G unique in the run):
+//
+//   new L    every triplet unknown: each decision writes the triplet and
+//            answers 450 4.2.0 (greylisted)
+//   known L  after waiting until DELAY seconds have passed since the last
+//            "new" decision: the same triplets again, each decision must
+//            pass with an X-Greylist header (the first pass)
+//
+// Decisions are real store operations with the real clock; only the delay
+// is short (1 s by default). The counts are checked: a "new" phase must
+// greylist every triplet, a "known" phase must pass every one (first pass);
+// anything else is a problem (exit 1).
+//
+// --postgrey HOST:PORT: the same phases over persistent connections (one per
+// "session") to postgrey, one policy request per decision, with the
+// attributes Postfix sends at RCPT; the answers must be "action=DEFER_IF_PERMIT
+// ..." (new) and "action=PREPEND X-Greylist: ..." (known).
+//
+// Per phase: decisions/s, µs per decision, decisions per CPU-second of this
+// thread (the loop), of this process (with LMDB's writer thread), and of
+// the --peer-pids processes (redis-server or postgrey); for LMDB, the
+// writer's jobs per commit (one fdatasync per commit: with C decisions in
+// flight, at most C jobs can be waiting for one).
+//
+//   greylist_bench (--store lmdb:PATH | --store redis:127.0.0.1:PORT |
+//                   --postgrey 127.0.0.1:PORT) [--concurrency 1,10,50]
+//                  [--count N] [--time-limit SECONDS] [--delay SECONDS]
+//                  [--auto-allowlist N] [--maillog FILE] [--peer-pids P,Q]
+//
+// Prints a table, then one line "RESULT {json}" for the driver.
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/read_until.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "config/config.h"
+#include "deliver/destinations.h"
+#include "greylist/decision.h"
+#include "log/log.h"
+#include "restrict/restrictions.h"
+#include "state/backend.h"
+#include "state/lmdb_database.h"
+
+namespace {
+
+using namespace moat;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string store;     // lmdb:PATH or redis:HOST:PORT
+  std::string postgrey;  // HOST:PORT
+  std::vector<size_t> concurrency = {1, 10, 50};
+  size_t count = 100000;  // decisions per phase at most
+  double time_limit = 3.0;
+  int delay = 1;
+  int auto_allowlist = 5;
+  std::string maillog = "/dev/null";
+  std::vector<int> peer_pids;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  fmt::print(stderr, "greylist_bench: {}\n", why);
+  fmt::print(stderr,
+             "usage: greylist_bench (--store lmdb:PATH | --store redis:HOST:PORT | --postgrey "
+             "HOST:PORT) [--concurrency 1,10,50] [--count N] [--time-limit SECONDS] "
+             "[--delay SECONDS] [--auto-allowlist N] [--maillog FILE] [--peer-pids P,Q]\n");
+  std::exit(2);
+}
+
+std::vector<size_t> numbers(const std::string& value) {
+  std::vector<size_t> out;
+  for (size_t start = 0; start < value.size();) {
+    const size_t comma = std::min(value.find(',', start), value.size());
+    if (comma > start) out.push_back(std::stoul(value.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) usage("missing value after " + std::string(arg));
+    const std::string value = argv[++i];
+    if (arg == "--store") {
+      a.store = value;
+    } else if (arg == "--postgrey") {
+      a.postgrey = value;
+    } else if (arg == "--concurrency") {
+      a.concurrency = numbers(value);
+    } else if (arg == "--count") {
+      a.count = std::stoul(value);
+    } else if (arg == "--time-limit") {
+      a.time_limit = std::stod(value);
+    } else if (arg == "--delay") {
+      a.delay = std::stoi(value);
+    } else if (arg == "--auto-allowlist") {
+      a.auto_allowlist = std::stoi(value);
+    } else if (arg == "--maillog") {
+      a.maillog = value;
+    } else if (arg == "--peer-pids") {
+      for (size_t pid : numbers(value)) a.peer_pids.push_back(static_cast<int>(pid));
+    } else {
+      usage("unknown option " + std::string(arg));
+    }
+  }
+  if (a.store.empty() == a.postgrey.empty()) usage("one of --store or --postgrey");
+  if (a.concurrency.empty() || std::ranges::count(a.concurrency, 0)) usage("bad --concurrency");
+  if (a.delay < 1) usage("--delay must be 1 or more");
+  return a;
+}
+
+// ---------------------------------------------------------------------------
+// CPU time
+
+double process_cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int n = 3; fields >> field; ++n) {                       // field 3 is the state
+    if (n == 14 || n == 15) ticks += std::atof(field.c_str());  // utime, stime
+    if (n == 15) break;
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double clock_seconds(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Snapshot {
+  Clock::time_point wall;
+  double thread = 0;               // this thread (the loop)
+  double process = 0;              // this process: with LMDB's writer thread
+  double peer = 0;                 // --peer-pids
+  long preempted = 0;              // involuntary context switches of this thread
+  uint64_t commits = 0, jobs = 0;  // LMDB: write transactions, jobs in them
+
+  static Snapshot take(const Args& a, state::LmdbDatabase* lmdb) {
+    Snapshot s;
+    s.wall = Clock::now();
+    s.thread = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+    s.process = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    for (int pid : a.peer_pids) s.peer += process_cpu_seconds(pid);
+    rusage ru{};
+    getrusage(RUSAGE_THREAD, &ru);
+    s.preempted = ru.ru_nivcsw;
+    if (lmdb) {
+      if (auto stats = lmdb->stats()) {
+        s.commits = stats->commits;
+        s.jobs = stats->jobs;
+      }
+    }
+    return s;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// The workload
+
+struct Triplet {
+  std::string ip, sender, recipient, who;
+  asio::ip::address address;
+  deliver::ResolvedAddress resolved;
+};
+
+// Triplet g of the run: unique client, sender and recipient.
+Triplet make_triplet(size_t g, const deliver::Destinations* destinations) {
+  Triplet t;
+  const auto v4 = static_cast<uint32_t>((10u << 24) | (g & 0xffffff));
+  t.address = asio::ip::address_v4(v4);
+  t.ip = t.address.to_string();
+  // Letters around the number: postgrey (and moat) turn a number standing
+  // alone in a sender's local part into "#".
+  t.sender = fmt::format("u{}x@s{}.sender.test", g, g % 1000);
+  t.recipient = fmt::format("r{}x@example.test", g);
+  t.who = fmt::format("unknown[{}]", t.ip);
+  if (destinations) t.resolved = destinations->resolve(t.recipient);
+  return t;
+}
+
+enum class Expect { kGreylisted, kFirstPass };
+
+struct Tally {
+  size_t decisions = 0;
+  size_t greylisted = 0;  // 450 4.2.0 / DEFER_IF_PERMIT
+  size_t first_pass = 0;  // passed with an X-Greylist header
+  size_t passed = 0;      // passed without one
+  size_t other = 0;       // anything else (store failure, bad reply)
+  size_t rounds = 0;      // decide_needed() awaits
+  std::string sample;     // the first "other"
+
+  void note_other(std::string what) {
+    if (other++ == 0) sample = std::move(what);
+  }
+};
+
+struct Phase {
+  std::string name;
+  Expect expect = Expect::kGreylisted;
+  size_t concurrency = 1;
+  Tally tally;
+  double seconds = 0;
+  double thread_cpu = 0, process_cpu = 0, peer_cpu = 0;
+  long preempted = 0;
+  uint64_t commits = 0, jobs = 0;  // LMDB
+
+  double rate() const { return seconds > 0 ? static_cast<double>(tally.decisions) / seconds : 0; }
+  size_t expected_count() const {
+    return expect == Expect::kGreylisted ? tally.greylisted : tally.first_pass;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// moat: the engine and the store
+
+struct Moat {
+  std::shared_ptr<const config::Config> config;
+  deliver::Destinations destinations;
+  restriction::Engine engine;
+
+  explicit Moat(const Args& a) {
+    const std::string text = fmt::format(
+        "myhostname = mx.bench.test\n"
+        "mydestination = example.test\n"
+        "mynetworks = 127.0.0.0/8\n"
+        "alias_maps =\n"
+        "smtpd_recipient_restrictions = check_greylist\n"
+        "moat_greylist_delay = {}s\n"
+        "moat_greylist_auto_allowlist_clients = {}\n"
+        "moat_state_store = {}\n",
+        a.delay, a.auto_allowlist, a.store);
+    auto loaded = config::Config::load_text(text, "greylist_bench.cf");
+    if (!loaded.ok()) throw std::runtime_error("bad bench config");
+    config = loaded.config;
+    std::vector<config::Problem> problems;
+    destinations = deliver::Destinations::build(*config, problems);
+    engine = restriction::Engine::build(*config, &destinations, problems);
+    for (const auto& p : problems) {
+      if (p.is_error()) throw std::runtime_error(p.to_string());
+    }
+    if (!engine.uses_state_store()) throw std::runtime_error("engine does not use the store");
+  }
+};
+
+// One RCPT, as Session::check runs it: evaluate, and while pending, let the
+// DecisionSet ask the store and evaluate again.
+asio::awaitable<void> moat_decision(const Moat& m, state::Store& store, const Triplet& t,
+                                    Tally& tally) {
+  greylist::DecisionSet decisions;
+  restriction::Context c;
+  c.stage = restriction::Stage::kRcpt;
+  c.client_address = t.address;
+  c.client_ip = t.ip;
+  c.helo = "mta.client.test";
+  c.has_helo = true;
+  c.sender = t.sender;
+  c.has_sender = true;
+  c.recipient = t.recipient;
+  c.resolved_recipient = &t.resolved;
+  c.greylist = &decisions;
+  restriction::Effects effects;
+  const auto mark = effects.mark();
+  auto verdict = m.engine.check(restriction::Check::kRecipient, c, effects);
+  for (int round = 0; verdict.is_pending(); ++round) {
+    effects.roll_back(mark);
+    if (round == 8 || !decisions.has_needed()) {
+      tally.note_other("still pending");
+      co_return;
+    }
+    ++tally.rounds;
+    co_await decisions.decide_needed(&store, t.who);
+    verdict = m.engine.check(restriction::Check::kRecipient, c, effects);
+  }
+  verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
+  ++tally.decisions;
+  if (verdict.is_reject()) {
+    if (verdict.reply.code == 450 && verdict.reply.enhanced == "4.2.0") {
+      ++tally.greylisted;
+    } else {
+      tally.note_other(
+          fmt::format("{} {} {}", verdict.reply.code, verdict.reply.enhanced, verdict.reply.text));
+    }
+  } else if (verdict.is_dunno() || verdict.is_permit()) {
+    const bool header = std::ranges::any_of(
+        effects.prepend, [](const std::string& h) { return h.starts_with("X-Greylist:"); });
+    ++(header ? tally.first_pass : tally.passed);
+  } else {
+    tally.note_other("unexpected verdict");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// postgrey: Postfix's policy protocol
+
+std::string policy_request(const Triplet& t, size_t g) {
+  return fmt::format(
+      "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+      "client_address={}\nclient_name=unknown\nclient_port=40000\nreverse_client_name=unknown\n"
+      "server_address=127.0.0.1\nserver_port=25\nhelo_name=mta.client.test\nsender={}\n"
+      "recipient={}\nrecipient_count=0\nqueue_id=\ninstance=bench.{:x}.0\nsize=0\n"
+      "etrn_domain=\nstress=\nsasl_method=\nsasl_username=\nsasl_sender=\nccert_subject=\n"
+      "ccert_issuer=\nccert_fingerprint=\nccert_pubkey_fingerprint=\nencryption_protocol=\n"
+      "encryption_cipher=\nencryption_keysize=0\npolicy_context=\n\n",
+      t.ip, t.sender, t.recipient, g);
+}
+
+void count_action(std::string_view answer, Tally& tally) {
+  ++tally.decisions;
+  if (answer.starts_with("action=DEFER_IF_PERMIT ")) {
+    ++tally.greylisted;
+  } else if (answer.starts_with("action=PREPEND X-Greylist:")) {
+    ++tally.first_pass;
+  } else if (answer.starts_with("action=DUNNO")) {
+    ++tally.passed;
+  } else {
+    tally.note_other(std::string(answer.substr(0, answer.find('\n'))));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A phase
+
+Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat, state::Store* store,
+                state::LmdbDatabase* lmdb, std::string name, Expect expect,
+                const std::vector<Triplet>& triplets, size_t first_g, size_t concurrency,
+                size_t count) {
+  Phase phase;
+  phase.name = std::move(name);
+  phase.expect = expect;
+  phase.concurrency = concurrency;
+  count = std::min(count, triplets.size());
+  size_t next = 0;
+  size_t workers = std::min(concurrency, count);
+  Clock::time_point start, end;
+  Clock::time_point deadline;
+  bool failed = false;
+
+  // postgrey: one persistent connection per session, made before the clock starts.
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> sockets;
+  if (!moat) {
+    const auto colon = a.postgrey.rfind(':');
+    const asio::ip::tcp::endpoint endpoint(
+        asio::ip::make_address(a.postgrey.substr(0, colon)),
+        static_cast<uint16_t>(std::stoi(a.postgrey.substr(colon + 1))));
+    for (size_t w = 0; w < workers; ++w) {
+      auto socket = std::make_unique<asio::ip::tcp::socket>(io);
+      socket->connect(endpoint);
+      socket->set_option(asio::ip::tcp::no_delay(true));
+      sockets.push_back(std::move(socket));
+    }
+  }
+
+  const auto before = Snapshot::take(a, lmdb);
+  start = Clock::now();
+  end = start;
+  deadline = start + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(a.time_limit));
+  for (size_t w = 0, n = workers; w < n; ++w) {
+    asio::co_spawn(
+        io,
+        [&, w]() -> asio::awaitable<void> {
+          std::string buffer;
+          // The clock is read every 16 decisions.
+          while (next < count && !failed && ((next & 15) != 0 || Clock::now() < deadline)) {
+            const size_t i = next++;
+            if (moat) {
+              // A session's RCPT starts from an event of its own (a command read).
+              co_await asio::post(io, asio::use_awaitable);
+              co_await moat_decision(*moat, *store, triplets[i], phase.tally);
+            } else {
+              auto& socket = *sockets[w];
+              const std::string request = policy_request(triplets[i], first_g + i);
+              try {
+                co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
+                const size_t n = co_await asio::async_read_until(
+                    socket, asio::dynamic_buffer(buffer), "\n\n", asio::use_awaitable);
+                count_action(std::string_view(buffer).substr(0, n), phase.tally);
+                buffer.erase(0, n);
+              } catch (const std::exception& e) {
+                phase.tally.note_other(std::string("postgrey connection: ") + e.what());
+                failed = true;
+              }
+            }
+          }
+          if (--workers == 0) {
+            end = Clock::now();
+            // The Redis connection keeps the loop busy for good: stop it here.
+            io.stop();
+          }
+        },
+        asio::detached);
+  }
+  io.restart();
+  if (workers > 0) io.run();
+  const auto after = Snapshot::take(a, lmdb);
+  phase.seconds = std::chrono::duration<double>(end - start).count();
+  phase.thread_cpu = after.thread - before.thread;
+  phase.process_cpu = after.process - before.process;
+  phase.peer_cpu = after.peer - before.peer;
+  phase.preempted = after.preempted - before.preempted;
+  phase.commits = after.commits - before.commits;
+  phase.jobs = after.jobs - before.jobs;
+  return phase;
+}
+
+double per(double n, double cpu) {
+  return cpu > 0 ? n / cpu : 0;
+}
+
+std::string phase_json(const Phase& p) {
+  const auto& t = p.tally;
+  return fmt::format(
+      "{{\"name\": \"{}\", \"phase\": \"{}\", \"concurrency\": {}, \"decisions\": {}, "
+      "\"seconds\": {:.4f}, \"rate\": {:.1f}, \"thread_cpu\": {:.4f}, \"process_cpu\": {:.4f}, "
+      "\"peer_cpu\": {:.4f}, \"preempted\": {}, \"greylisted\": {}, \"first_pass\": {}, "
+      "\"passed\": {}, \"other\": {}, \"rounds\": {}, \"commits\": {}, \"jobs\": {}}}",
+      p.name, p.expect == Expect::kGreylisted ? "new" : "known", p.concurrency, t.decisions,
+      p.seconds, p.rate(), p.thread_cpu, p.process_cpu, p.peer_cpu, p.preempted, t.greylisted,
+      t.first_pass, t.passed, t.other, t.rounds, p.commits, p.jobs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Args a = parse_args(argc, argv);
+  if (auto error = log::configure({.maillog_file = a.maillog}); !error.empty()) {
+    throw std::runtime_error(error);
+  }
+  const std::string target =
+      a.postgrey.empty() ? a.store.substr(0, a.store.find(':')) : std::string("postgrey");
+
+  std::unique_ptr<Moat> moat;
+  std::shared_ptr<state::Backend> backend;
+  std::shared_ptr<state::LmdbDatabase> lmdb;
+  if (!a.store.empty()) {
+    moat = std::make_unique<Moat>(a);
+    auto opened = state::Backend::open({.spec = a.store});
+    if (!opened) throw std::runtime_error("cannot open " + a.store + ": " + opened.error());
+    backend = std::move(*opened);
+    if (a.store.starts_with("lmdb:")) {
+      // The backend's own database (one per file in a process): for its
+      // commit counts.
+      auto database = state::LmdbDatabase::open(a.store.substr(5));
+      if (!database) throw std::runtime_error(database.error());
+      lmdb = std::move(*database);
+    }
+  }
+
+  asio::io_context io;
+  std::shared_ptr<state::Store> store;
+  if (backend) store = backend->make_store(io);
+
+  // The triplets: set k (one per concurrency level) is g in [k * count,
+  // (k + 1) * count); the warm-up set is apart, from kWarmUp.
+  constexpr size_t kWarmUp = 15000000;
+  if (a.count * a.concurrency.size() > kWarmUp) throw std::runtime_error("--count too large");
+  std::vector<std::vector<Triplet>> sets;
+  const deliver::Destinations* destinations = moat ? &moat->destinations : nullptr;
+  for (size_t k = 0; k <= a.concurrency.size(); ++k) {
+    const size_t n = k < a.concurrency.size() ? a.count : 64;
+    std::vector<Triplet> set;
+    set.reserve(n);
+    const size_t base = k < a.concurrency.size() ? k * a.count : kWarmUp;
+    for (size_t i = 0; i < n; ++i) set.push_back(make_triplet(base + i, destinations));
+    sets.push_back(std::move(set));
+  }
+
+  // Warm-up, not measured: connects to Redis, loads its scripts, touches
+  // the LMDB file; postgrey: opens its databases.
+  {
+    const auto warm = run_phase(a, io, moat.get(), store.get(), lmdb.get(), "warm-up",
+                                Expect::kGreylisted, sets.back(), kWarmUp, 8, 64);
+    if (warm.tally.greylisted != warm.tally.decisions || warm.tally.decisions == 0) {
+      throw std::runtime_error(fmt::format("warm-up failed: {} of {} greylisted; {}",
+                                           warm.tally.greylisted, warm.tally.decisions,
+                                           warm.tally.sample));
+    }
+  }
+
+  std::vector<Phase> phases;
+  std::vector<size_t> done(a.concurrency.size());
+  for (size_t k = 0; k < a.concurrency.size(); ++k) {
+    phases.push_back(run_phase(a, io, moat.get(), store.get(), lmdb.get(),
+                               fmt::format("{} new, {} in flight", target, a.concurrency[k]),
+                               Expect::kGreylisted, sets[k], k * a.count, a.concurrency[k],
+                               a.count));
+    done[k] = phases.back().tally.decisions;
+  }
+  // Every triplet written so far must be at least `delay` seconds old.
+  const std::time_t last_new = std::time(nullptr);
+  while (std::time(nullptr) < last_new + a.delay) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (size_t k = 0; k < a.concurrency.size(); ++k) {
+    phases.push_back(run_phase(a, io, moat.get(), store.get(), lmdb.get(),
+                               fmt::format("{} known, {} in flight", target, a.concurrency[k]),
+                               Expect::kFirstPass, sets[k], k * a.count, a.concurrency[k],
+                               done[k]));
+  }
+
+  std::string problems;
+  for (const Phase& p : phases) {
+    const auto& t = p.tally;
+    if (t.decisions == 0) problems += fmt::format("{}: no decision; ", p.name);
+    if (p.expected_count() != t.decisions) {
+      problems += fmt::format(
+          "{}: {} decisions, {} greylisted, {} first passes, {} other passes, {} other ({}); ",
+          p.name, t.decisions, t.greylisted, t.first_pass, t.passed, t.other, t.sample);
+    }
+  }
+
+  fmt::print("{:<30} {:>7} {:>10} {:>8} {:>13} {:>14} {:>13} {:>11}  {}\n", "phase", "decs",
+             "decs/s", "µs/dec", "decs/thr-CPUs", "decs/proc-CPUs", "decs/peerCPUs", "jobs/commit",
+             "outcomes");
+  for (const Phase& p : phases) {
+    const auto n = static_cast<double>(p.tally.decisions);
+    fmt::print(
+        "{:<30} {:>7} {:>10.0f} {:>8.1f} {:>13.0f} {:>14.0f} {:>13.0f} {:>11.1f}  greylisted {} "
+        "first-pass {} pass {} other {}\n",
+        p.name, p.tally.decisions, p.rate(), p.rate() > 0 ? 1e6 / p.rate() : 0.0,
+        per(n, p.thread_cpu), per(n, p.process_cpu), per(n, p.peer_cpu),
+        per(static_cast<double>(p.jobs), static_cast<double>(p.commits)), p.tally.greylisted,
+        p.tally.first_pass, p.tally.passed, p.tally.other);
+  }
+  if (!problems.empty()) fmt::print("PROBLEMS: {}\n", problems);
+
+  std::string json;
+  for (const Phase& p : phases) json += (json.empty() ? "" : ", ") + phase_json(p);
+  std::string escaped;
+  for (char ch : problems) {
+    if (ch == '"' || ch == '\\') escaped += '\\';
+    escaped += ch;
+  }
+  fmt::print("RESULT {{\"target\": \"{}\", \"phases\": [{}], \"problems\": \"{}\"}}\n", target,
+             json, escaped);
+  std::fflush(stdout);
+  store.reset();
+  return problems.empty() ? 0 : 1;
+} catch (const std::exception& e) {
+  fmt::print(stderr, "greylist_bench: {}\n", e.what());
+  return 2;
+}

@@ -1,0 +1,321 @@
+#!/usr/bin/python3
+"""Greylisting decisions per second: moat's check_greylist on LMDB and on Redis, postgrey as the reference.
+
+    /usr/bin/python3 bench/greylist_bench.py --bench build/helper-greybench/greylist_bench
+
+Runs the C++ program (bench/greylist_bench.cc) three times, on the same
+workload and settings:
+
+- moat on LMDB: `moat_state_store = lmdb:` a file in a temporary directory
+  (on the same file system as postgrey's database);
+- moat on Redis: a private redis-server on a free loopback port, no
+  persistence (tests/integration/harness/redis.py);
+- postgrey (Debian's /usr/sbin/postgrey, in the foreground:
+  --inet=127.0.0.1:PORT --dbdir=TMP --delay=D --auto-whitelist-clients=N,
+  empty whitelist files as moat's allowlists are empty by default),
+  driven by the same program over the Postfix policy protocol: one
+  persistent connection per session, one request per decision, the
+  attributes Postfix sends at RCPT.
+
+moat's side: one thread, one io_context; an Engine built from main.cf text
+(smtpd_recipient_restrictions = check_greylist, moat_greylist_delay = D,
+moat_greylist_auto_allowlist_clients = N); per decision a RCPT-stage
+Context for a new (client, sender, recipient) triplet, Engine::check ->
+pending -> DecisionSet::decide_needed(store) -> Engine::check, as a
+session does. At each concurrency level (1, 10, 50 sessions in flight):
+"new" (unknown triplets: each is written and greylisted) and, once D
+seconds have passed, "known" (the same triplets: each passes, first pass,
+X-Greylist header). The outcome counts are checked (exit 1 when wrong).
+
+Prints a table (decisions/s, µs per decision, decisions per CPU-second,
+ratios moat/postgrey, the aims met or not) and appends it to
+bench/RESULTS.md with the date and the command (`--no-record` skips that).
+Needs root (postgrey runs as its user), the postgrey and redis-server
+packages. Bounded: about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import pwd
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+
+from harness.postfix import free_port  # noqa: E402
+from harness.redis import RedisServer, redis_available  # noqa: E402
+
+POSTGREY = "/usr/sbin/postgrey"
+AIMS = {"lmdb": 50000, "redis": 20000}  # decisions/s on one core, at the highest concurrency
+
+
+class Postgrey:
+    """The real postgrey on 127.0.0.1:PORT with its database in `dbdir`."""
+
+    def __init__(self, work: str, delay: int, auto_allowlist: int):
+        self.port = free_port()
+        self.dbdir = os.path.join(work, "postgrey")
+        os.mkdir(self.dbdir)
+        empty = os.path.join(work, "empty-whitelist")
+        open(empty, "w").close()
+        user = pwd.getpwnam("postgrey")
+        os.chown(self.dbdir, user.pw_uid, user.pw_gid)
+        self.log_path = os.path.join(work, "postgrey.log")
+        self.args = [POSTGREY, f"--inet=127.0.0.1:{self.port}", f"--dbdir={self.dbdir}",
+                     f"--delay={delay}", f"--auto-whitelist-clients={auto_allowlist}",
+                     f"--whitelist-clients={empty}", f"--whitelist-recipients={empty}",
+                     "--user=postgrey", "--group=postgrey"]
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Postgrey":
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                with open(self.log_path, errors="replace") as f:
+                    raise RuntimeError(f"postgrey did not start:\n{f.read()}")
+            time.sleep(0.1)
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def run_bench(args, target_args: list[str], peer_pids: list[int], maillog: str) -> tuple[dict | None, int, str]:
+    command = [args.bench, *target_args, "--concurrency", args.concurrency,
+               "--count", str(args.count), "--time-limit", str(args.time_limit),
+               "--delay", str(args.delay), "--auto-allowlist", str(args.auto_allowlist),
+               "--maillog", maillog]
+    if peer_pids:
+        command += ["--peer-pids", ",".join(map(str, peer_pids))]
+    if args.prefix:
+        command = shlex.split(args.prefix) + command
+    proc = subprocess.run(command, stdout=subprocess.PIPE, text=True,
+                          timeout=args.time_limit * 8 + args.delay + 60)
+    result, text = None, []
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+        else:
+            text.append(line)
+    return result, proc.returncode, "\n".join(text)
+
+
+def run(args) -> int:
+    if os.geteuid() != 0:
+        print("greylist_bench: needs root (postgrey runs as its own user)", file=sys.stderr)
+        return 2
+    why = redis_available()
+    if why or not os.access(POSTGREY, os.X_OK):
+        print(f"greylist_bench: {why or 'postgrey is not installed'}", file=sys.stderr)
+        return 2
+    results: dict[str, dict] = {}
+    problems = ""
+    args.load = os.getloadavg()[0]
+    work = tempfile.mkdtemp(prefix="moat-greylist-bench-", dir=args.db_dir)
+    os.chmod(work, 0o755)
+    args.fs = filesystem_of(work)
+    try:
+        targets = [t for t in ("lmdb", "redis", "postgrey") if t in args.targets.split(",")]
+        for target in targets:
+            maillog = os.path.join(work, f"{target}.maillog")
+            if target == "lmdb":
+                result, rc, text = run_bench(
+                    args, ["--store", f"lmdb:{os.path.join(work, 'lmdb', 'state.lmdb')}"], [],
+                    maillog)
+            elif target == "redis":
+                with RedisServer() as redis:
+                    result, rc, text = run_bench(args, ["--store", redis.spec], [redis.proc.pid],
+                                                 maillog)
+            else:
+                with Postgrey(work, args.delay, args.auto_allowlist) as pg:
+                    result, rc, text = run_bench(args, ["--postgrey", f"127.0.0.1:{pg.port}"],
+                                                 [pg.proc.pid], maillog)
+            print(text)
+            if result is None:
+                print(f"greylist_bench: {target}: no RESULT line (exit {rc})", file=sys.stderr)
+                return 1
+            results[target] = result
+            problems += result["problems"]
+            if rc != 0 and not result["problems"]:
+                problems += f"{target}: exit {rc}; "
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report = format_report(results, args, problems)
+    print(report)
+    if not args.no_record:
+        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
+            f.write("\n" + report)
+        print("appended to bench/RESULTS.md")
+    return 1 if problems else 0
+
+
+def filesystem_of(path: str) -> str:
+    """The file system type and device a path is on ("ext4 /dev/vda")."""
+    best = ("", "?", "?")
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            device, mount, kind = line.split()[:3]
+            if (path + "/").startswith(mount.rstrip("/") + "/") and len(mount) >= len(best[0]):
+                best = (mount, kind, device)
+    return f"{best[1]} {best[2]}"
+
+
+def phase_of(results: dict, target: str, kind: str, level: int) -> dict | None:
+    for p in results.get(target, {}).get("phases", []):
+        if p["phase"] == kind and p["concurrency"] == level:
+            return p
+    return None
+
+
+def per_cpu(p: dict | None, key: str) -> str:
+    if not p or not p[key]:
+        return "—"
+    return f"{p['decisions'] / p[key]:,.0f}"
+
+
+def batch(p: dict | None) -> str:
+    return f"{p['jobs'] / p['commits']:.1f}" if p and p.get("commits") else "—"
+
+
+def rate(p: dict | None) -> str:
+    return f"{p['rate']:,.0f}" if p else "—"
+
+
+def ratio(a: dict | None, b: dict | None) -> str:
+    return f"{a['rate'] / b['rate']:,.1f}" if a and b and b["rate"] else "—"
+
+
+def format_report(results: dict, args, problems: str) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
+    levels = [int(x) for x in args.concurrency.split(",")]
+    lines = [
+        f"## {now} — greylisting decisions (greylist_bench)",
+        "",
+        f"`{command}`",
+        "",
+        f"{platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}, load average "
+        f"{args.load:.2f} at the start (other jobs share the machine). moat: one "
+        f"thread, one `io_context`, `Engine::check(kRecipient)` with `smtpd_recipient_restrictions "
+        f"= check_greylist`, `moat_greylist_delay = {args.delay}s`, "
+        f"`moat_greylist_auto_allowlist_clients = {args.auto_allowlist}`"
+        f"{' (the default)' if args.auto_allowlist == 5 else ''}, a RCPT context per "
+        f"new triplet, pending → `DecisionSet::decide_needed(store)` → check again; "
+        f"decisions logged to a file. Databases (LMDB's and postgrey's) in a temporary "
+        f"directory under {args.db_dir or tempfile.gettempdir()} ({args.fs}). LMDB: writes group-"
+        f"committed by the store's writer thread (one fdatasync per batch). Redis: a private redis-server on loopback, "
+        f"no persistence, one pipelined connection. postgrey {postgrey_version()} "
+        f"(`--delay={args.delay} --auto-whitelist-clients={args.auto_allowlist}`, empty "
+        f"whitelists, BerkeleyDB with a synced commit per write) over the policy protocol, one "
+        f"persistent connection per session. new = unknown triplets (each written, greylisted); "
+        f"known = the same triplets after the delay (each passes, first pass). At most "
+        f"{args.count} decisions or {args.time_limit:g} s per phase.",
+        "",
+        "| phase | in flight | moat LMDB dec/s | LMDB µs/dec | LMDB dec/loop-CPU-s | LMDB "
+        "dec/process-CPU-s | LMDB jobs/commit | moat Redis dec/s | Redis dec/loop-CPU-s | redis-server CPU-s per "
+        "1000 dec | postgrey req/s | postgrey req/its-CPU-s | LMDB/postgrey | Redis/postgrey |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind in ("new", "known"):
+        for level in levels:
+            lm = phase_of(results, "lmdb", kind, level)
+            rd = phase_of(results, "redis", kind, level)
+            pg = phase_of(results, "postgrey", kind, level)
+            redis_cpu = (f"{1000 * rd['peer_cpu'] / rd['decisions']:.3f}"
+                         if rd and rd["decisions"] else "—")
+            lines.append(
+                f"| {kind} | {level} | {rate(lm)} | "
+                f"{1e6 / lm['rate'] if lm and lm['rate'] else 0:.1f} | "
+                f"{per_cpu(lm, 'thread_cpu')} | {per_cpu(lm, 'process_cpu')} | {batch(lm)} | {rate(rd)} | "
+                f"{per_cpu(rd, 'thread_cpu')} | {redis_cpu} | {rate(pg)} | "
+                f"{per_cpu(pg, 'peer_cpu')} | {ratio(lm, pg)} | {ratio(rd, pg)} |")
+    lines.append("")
+    top = max(levels)
+    for target, aim in AIMS.items():
+        if target not in results:
+            continue
+        got = [phase_of(results, target, kind, top) for kind in ("new", "known")]
+        worst = min(p["rate"] for p in got if p)
+        verdict = "met" if worst >= aim else "not met"
+        lines.append(f"Aim {target}: ≥ {aim:,} decisions/s at {top} in flight (new and known): "
+                     f"{verdict} (lowest {worst:,.0f}/s).")
+    counts = []
+    for target in results:
+        for p in results[target]["phases"]:
+            counts.append(f"{target} {p['phase']} {p['concurrency']}: "
+                          f"{p['greylisted']} greylisted / {p['first_pass']} first pass of "
+                          f"{p['decisions']}")
+    lines += ["", "Outcomes (checked): " + "; ".join(counts) + "."]
+    if problems:
+        lines += ["", f"Problems: {problems}"]
+    return "\n".join(lines) + "\n"
+
+
+def postgrey_version() -> str:
+    try:
+        out = subprocess.run([POSTGREY, "--version"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip().split()[-1]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "?"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--bench", default=os.path.join(REPO, "build", "helper-greybench",
+                                                   "greylist_bench"),
+                   help="the C++ program (default: build/helper-greybench/greylist_bench)")
+    p.add_argument("--targets", default="lmdb,redis,postgrey",
+                   help="which to run, of lmdb,redis,postgrey (default: all three)")
+    p.add_argument("--concurrency", default="1,10,50",
+                   help="sessions in flight, one run per level (default 1,10,50)")
+    p.add_argument("--count", type=int, default=100000,
+                   help="decisions per phase at most (default 100000)")
+    p.add_argument("--time-limit", type=float, default=2.5,
+                   help="seconds per phase at most (default 2.5)")
+    p.add_argument("--delay", type=int, default=1, help="greylisting delay, seconds (default 1)")
+    p.add_argument("--auto-allowlist", type=int, default=5,
+                   help="moat_greylist_auto_allowlist_clients and postgrey's "
+                        "--auto-whitelist-clients (default 5, both defaults; 0: off)")
+    p.add_argument("--db-dir", default=None,
+                   help="where the LMDB file and postgrey's database go (a temporary directory "
+                        "under it; default: the system's temporary directory, /tmp; /dev/shm: "
+                        "tmpfs, where a sync costs nothing)")
+    p.add_argument("--prefix", default="", help="run the program under this command (perf ...)")
+    p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    args = p.parse_args()
+    args.bench = os.path.abspath(args.bench)
+    if not os.access(args.bench, os.X_OK):
+        print(f"greylist_bench: no program at {args.bench} (cmake -DMOAT_BENCH=ON; "
+              f"ninja -C BUILD greylist_bench)", file=sys.stderr)
+        return 2
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
