@@ -217,6 +217,9 @@ constexpr ParameterSpec kParameters[] = {
      "Reply text of a greylisted recipient: %r the recipient's domain, %s the seconds left"},
     {"moat_local_maildir_base", T::kString, "/var/lib/moat/mail",
      "Base directory of local delivery: user U gets the Maildir BASE/U/"},
+    {"moat_policy_restrictions", T::kList, "",
+     "What moat's policy server (moat_policy_listen) answers with: a restriction list, as "
+     "smtpd_recipient_restrictions, evaluated for each request"},
     {"moat_public_suffix_list", T::kString, "/usr/share/publicsuffix/public_suffix_list.dat",
      "The Public Suffix List, for organisational domains (moat_greylist_client = domain)"},
     {"moat_shutdown_timeout", T::kTime, "30s",

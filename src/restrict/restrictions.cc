@@ -413,9 +413,11 @@ namespace {
 
 constexpr std::string_view kListParameters[] = {
     "smtpd_client_restrictions",    "smtpd_helo_restrictions", "smtpd_sender_restrictions",
-    "smtpd_recipient_restrictions", "smtpd_data_restrictions", "smtpd_end_of_data_restrictions"};
+    "smtpd_recipient_restrictions", "smtpd_data_restrictions", "smtpd_end_of_data_restrictions",
+    "moat_policy_restrictions"};
 constexpr ListKind kListKinds[] = {ListKind::kClient,    ListKind::kHelo, ListKind::kSender,
-                                   ListKind::kRecipient, ListKind::kData, ListKind::kEndOfData};
+                                   ListKind::kRecipient, ListKind::kData, ListKind::kEndOfData,
+                                   ListKind::kRecipient};
 
 TempfailAction tempfail_action(const config::Config& config, std::string_view parameter,
                                std::vector<config::Problem>& problems) {
@@ -580,7 +582,9 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
     for (auto& error : errors) problems.push_back(config.problem_at(parameter, std::move(error)));
     return list;
   };
-  for (size_t i = 0; i < 6; ++i) engine.lists_[i] = compile(kListParameters[i], kListKinds[i]);
+  for (size_t i = 0; i < std::size(kListParameters); ++i) {
+    engine.lists_[i] = compile(kListParameters[i], kListKinds[i]);
+  }
   engine.relay_list_ = compile("smtpd_relay_restrictions", ListKind::kRecipient);
   engine.checks_pipelining_ = compiler.pipelining;
   engine.uses_state_store_ = compiler.state_store;

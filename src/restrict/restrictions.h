@@ -44,8 +44,10 @@ enum class ListKind { kClient, kHelo, kSender, kRecipient, kData, kEndOfData, kR
 // reject_tempfail_action and its per-restriction variants.
 enum class TempfailAction { kDefer, kDeferIfPermit };
 
-// The checks, one per list parameter (kRecipient runs relay then recipient).
-enum class Check { kClient, kHelo, kSender, kRecipient, kData, kEndOfData };
+// The checks, one per list parameter (kRecipient runs relay then recipient;
+// kPolicy is moat_policy_restrictions, what moat's policy server answers
+// with; it speaks as the recipient list does).
+enum class Check { kClient, kHelo, kSender, kRecipient, kData, kEndOfData, kPolicy };
 
 // The reply-code parameters restrictions answer with.
 struct ReplyCodes {
@@ -180,7 +182,7 @@ class Engine {
   std::string recipient_delimiter_;
   const deliver::Destinations* destinations_ = nullptr;
   std::vector<asio::ip::address> interface_addresses_;  // for permit_inet_interfaces
-  RestrictionList lists_[6];                            // by Check
+  RestrictionList lists_[7];                            // by Check
   RestrictionList relay_list_;  // smtpd_relay_restrictions, before lists_[kRecipient]
   std::map<std::string, std::shared_ptr<RestrictionList>, std::less<>> classes_;
   std::shared_ptr<const DnsListSettings> dns_lists_;  // dnsbl.cc
