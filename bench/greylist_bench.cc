@@ -13,11 +13,13 @@
 //                                               moat's and postgrey's default)
 //
 // and a Context at the RCPT stage for one (client, sender, recipient)
-// triplet; Engine::check(kRecipient) ends pending, the session's
-// greylist::DecisionSet::decide_needed() asks the Store (with the auto
-// allowlist on: a GET of the client's count, then the atomic greylist step,
-// and on a first pass the count_event step), then Engine::check runs again
-// and Engine::apply_defer_if_permit gives the RCPT reply. Each decision
+// triplet, run through restriction::Answers as a session runs a check
+// (one Answers per session, the transaction ended after each decision):
+// evaluate() (Engine::check(kRecipient)) ends pending; finish_pending()
+// has the greylist::DecisionSet's decide_needed() ask the Store (with the
+// auto allowlist on: a GET of the client's count, then the atomic greylist
+// step, and on a first pass the count_event step) and runs Engine::check
+// again; Engine::apply_defer_if_permit gives the RCPT reply. Each decision
 // starts from a posted handler, as a session's starts from a command read;
 // C sessions' coroutines are in flight together (--concurrency 1,10,50).
 // Decisions log their postgrey-style line to --maillog (as a server does).
@@ -86,8 +88,10 @@
 
 #include "config/config.h"
 #include "deliver/destinations.h"
+#include "dns/resolver.h"
 #include "greylist/decision.h"
 #include "log/log.h"
+#include "restrict/answers.h"
 #include "restrict/restrictions.h"
 #include "state/backend.h"
 #include "state/lmdb_database.h"
@@ -245,7 +249,7 @@ struct Tally {
   size_t first_pass = 0;  // passed with an X-Greylist header
   size_t passed = 0;      // passed without one
   size_t other = 0;       // anything else (store failure, bad reply)
-  size_t rounds = 0;      // decide_needed() awaits
+  size_t rounds = 0;      // checks that were pending (finish_pending calls)
   std::string sample;     // the first "other"
 
   void note_other(std::string what) {
@@ -301,11 +305,12 @@ struct Moat {
   }
 };
 
-// One RCPT, as Session::check runs it: evaluate, and while pending, let the
-// DecisionSet ask the store and evaluate again.
-asio::awaitable<void> moat_decision(const Moat& m, state::Store& store, const Triplet& t,
+// One RCPT, as a session checks it (Session::check): the session's
+// restriction::Answers evaluates in place and, the check being pending,
+// finish_pending() has the DecisionSet ask the store and evaluates again.
+// The mail transaction ends with the decision.
+asio::awaitable<void> moat_decision(const Moat& m, restriction::Answers& answers, const Triplet& t,
                                     Tally& tally) {
-  greylist::DecisionSet decisions;
   restriction::Context c;
   c.stage = restriction::Stage::kRcpt;
   c.client_address = t.address;
@@ -316,20 +321,15 @@ asio::awaitable<void> moat_decision(const Moat& m, state::Store& store, const Tr
   c.has_sender = true;
   c.recipient = t.recipient;
   c.resolved_recipient = &t.resolved;
-  c.greylist = &decisions;
+  answers.attach(c);
   restriction::Effects effects;
-  const auto mark = effects.mark();
-  auto verdict = m.engine.check(restriction::Check::kRecipient, c, effects);
-  for (int round = 0; verdict.is_pending(); ++round) {
-    effects.roll_back(mark);
-    if (round == 8 || !decisions.has_needed()) {
-      tally.note_other("still pending");
-      co_return;
-    }
+  auto verdict = answers.evaluate(m.engine, restriction::Check::kRecipient, c, effects);
+  if (verdict.is_pending()) {
     ++tally.rounds;
-    co_await decisions.decide_needed(&store, t.who);
-    verdict = m.engine.check(restriction::Check::kRecipient, c, effects);
+    verdict = co_await answers.finish_pending(m.engine, restriction::Check::kRecipient, c, effects,
+                                              t.ip, "mx.bench.test", t.who);
   }
+  answers.end_transaction();
   verdict = restriction::Engine::apply_defer_if_permit(std::move(verdict), effects);
   ++tally.decisions;
   if (verdict.is_reject()) {
@@ -379,10 +379,11 @@ void count_action(std::string_view answer, Tally& tally) {
 // ---------------------------------------------------------------------------
 // A phase
 
-Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat, state::Store* store,
-                state::LmdbDatabase* lmdb, std::string name, Expect expect,
-                const std::vector<Triplet>& triplets, size_t first_g, size_t concurrency,
-                size_t count) {
+Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
+                const std::shared_ptr<dns::Resolver>& resolver,
+                const std::shared_ptr<state::Store>& store, state::LmdbDatabase* lmdb,
+                std::string name, Expect expect, const std::vector<Triplet>& triplets,
+                size_t first_g, size_t concurrency, size_t count) {
   Phase phase;
   phase.name = std::move(name);
   phase.expect = expect;
@@ -418,14 +419,16 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat, state::St
     asio::co_spawn(
         io,
         [&, w]() -> asio::awaitable<void> {
-          std::string buffer;
+          std::string buffer;  // postgrey's answers
+          // A session's own: its answers, for all its transactions.
+          restriction::Answers answers(resolver, store);
           // The clock is read every 16 decisions.
           while (next < count && !failed && ((next & 15) != 0 || Clock::now() < deadline)) {
             const size_t i = next++;
             if (moat) {
               // A session's RCPT starts from an event of its own (a command read).
               co_await asio::post(io, asio::use_awaitable);
-              co_await moat_decision(*moat, *store, triplets[i], phase.tally);
+              co_await moat_decision(*moat, answers, triplets[i], phase.tally);
             } else {
               auto& socket = *sockets[w];
               const std::string request = policy_request(triplets[i], first_g + i);
@@ -508,6 +511,11 @@ int main(int argc, char** argv) try {
   asio::io_context io;
   std::shared_ptr<state::Store> store;
   if (backend) store = backend->make_store(io);
+  // The loop's resolver, as a server has one; the greylisting check asks
+  // it nothing.
+  dns::Options dns_options;
+  dns_options.servers = {"127.0.0.1:53"};
+  auto resolver = std::make_shared<dns::Resolver>(io, dns_options);
 
   // The triplets: set k (one per concurrency level) is g in [k * count,
   // (k + 1) * count); the warm-up set is apart, from kWarmUp.
@@ -527,7 +535,7 @@ int main(int argc, char** argv) try {
   // Warm-up, not measured: connects to Redis, loads its scripts, touches
   // the LMDB file; postgrey: opens its databases.
   {
-    const auto warm = run_phase(a, io, moat.get(), store.get(), lmdb.get(), "warm-up",
+    const auto warm = run_phase(a, io, moat.get(), resolver, store, lmdb.get(), "warm-up",
                                 Expect::kGreylisted, sets.back(), kWarmUp, 8, 64);
     if (warm.tally.greylisted != warm.tally.decisions || warm.tally.decisions == 0) {
       throw std::runtime_error(fmt::format("warm-up failed: {} of {} greylisted; {}",
@@ -539,7 +547,7 @@ int main(int argc, char** argv) try {
   std::vector<Phase> phases;
   std::vector<size_t> done(a.concurrency.size());
   for (size_t k = 0; k < a.concurrency.size(); ++k) {
-    phases.push_back(run_phase(a, io, moat.get(), store.get(), lmdb.get(),
+    phases.push_back(run_phase(a, io, moat.get(), resolver, store, lmdb.get(),
                                fmt::format("{} new, {} in flight", target, a.concurrency[k]),
                                Expect::kGreylisted, sets[k], k * a.count, a.concurrency[k],
                                a.count));
@@ -551,7 +559,7 @@ int main(int argc, char** argv) try {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   for (size_t k = 0; k < a.concurrency.size(); ++k) {
-    phases.push_back(run_phase(a, io, moat.get(), store.get(), lmdb.get(),
+    phases.push_back(run_phase(a, io, moat.get(), resolver, store, lmdb.get(),
                                fmt::format("{} known, {} in flight", target, a.concurrency[k]),
                                Expect::kFirstPass, sets[k], k * a.count, a.concurrency[k],
                                done[k]));
@@ -561,6 +569,10 @@ int main(int argc, char** argv) try {
   for (const Phase& p : phases) {
     const auto& t = p.tally;
     if (t.decisions == 0) problems += fmt::format("{}: no decision; ", p.name);
+    if (moat && t.rounds != t.decisions) {
+      problems +=
+          fmt::format("{}: {} checks pending for {} decisions; ", p.name, t.rounds, t.decisions);
+    }
     if (p.expected_count() != t.decisions) {
       problems += fmt::format(
           "{}: {} decisions, {} greylisted, {} first passes, {} other passes, {} other ({}); ",
@@ -594,6 +606,7 @@ int main(int argc, char** argv) try {
              json, escaped);
   std::fflush(stdout);
   store.reset();
+  resolver.reset();
   return problems.empty() ? 0 : 1;
 } catch (const std::exception& e) {
   fmt::print(stderr, "greylist_bench: {}\n", e.what());
