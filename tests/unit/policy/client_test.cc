@@ -371,8 +371,8 @@ TEST_F(PolicyClientTest, SlowEndpointDoesNotStallAnother) {
   EXPECT_GE(done[0].took, 1500ms);
   ASSERT_TRUE(done[2].result) << done[2].result.error();
   ASSERT_TRUE(done[3].result) << done[3].result.error();
-  EXPECT_LT(done[2].took, 300ms);
-  EXPECT_LT(done[3].took, 300ms);
+  EXPECT_LT(done[2].took, 500ms);
+  EXPECT_LT(done[3].took, 500ms);
   ASSERT_FALSE(done[4].result);
   EXPECT_LT(done[4].took, 700ms);
   ASSERT_FALSE(done[1].result);  // 2 × 1 s + retry delay
