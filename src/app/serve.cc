@@ -75,6 +75,23 @@ int serve(const std::string& config_path) {
     log::error("master", "fatal: {}", error);
     return 1;
   }
+  // moat as Postfix's policy server, on the same loops.
+  std::unique_ptr<policy::Server> policy_server;
+  if (!loaded.smtpd->policy_listen.empty()) {
+    policy_server = std::make_unique<policy::Server>(
+        loaded.smtpd->policy_listen,
+        policy::Server::Options{.idle_timeout = loaded.smtpd->policy_timeout});
+    auto error = policy_server->bind();
+    if (error.empty()) error = server.serve_policy(*policy_server);
+    if (!error.empty()) {
+      std::cerr << "moat: fatal: policy server: " << error << '\n';
+      log::error("master", "fatal: policy server: {}", error);
+      return 1;
+    }
+    for (const auto& address : policy_server->addresses()) {
+      std::cerr << "moat: policy server listening on " << address.text() << '\n' << std::flush;
+    }
+  }
   // SIGPIPE on a closed client socket must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
   auto backend = store_backend(*loaded.smtpd, nullptr);
@@ -113,6 +130,7 @@ int serve(const std::string& config_path) {
   signals.async_wait(on_signal);
   control.run();
 
+  if (policy_server) policy_server->stop();
   server.shutdown(shutdown_grace);
   delivery.stop();
   log::info("master", "stopped");

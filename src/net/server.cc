@@ -13,6 +13,7 @@
 #include <asio/post.hpp>
 
 #include "log/log.h"
+#include "policy/responder.h"
 #include "smtp/session.h"
 
 namespace moat::net {
@@ -38,6 +39,9 @@ struct Server::Worker {
     }
     return resolver;
   }
+
+  // This loop's policy client: its connections serve every session here.
+  std::shared_ptr<policy::PolicyClient> policy_client = std::make_shared<policy::PolicyClient>(io);
 
   // This loop's state store, made anew when the backend changes.
   std::shared_ptr<const state::Backend> backend;
@@ -93,32 +97,61 @@ std::string Server::bind() {
 }
 
 void Server::accept_on(Worker& worker, tcp::acceptor& acceptor) {
-  acceptor.async_accept(
-      worker.io, [this, &worker, &acceptor](asio::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-        if (!ec) {
-          ++active_sessions_;
-          auto config = config_.load();
-          smtp::LoopServices services{worker.resolver_for(config->dns),
-                                      worker.store_for(store_backend_.load())};
-          asio::co_spawn(worker.io,
-                         smtp::run_session(std::move(socket), std::move(config), delivery_,
-                                           std::move(services)),
-                         [this](std::exception_ptr error) {
-                           --active_sessions_;
-                           if (error) {
-                             try {
-                               std::rethrow_exception(error);
-                             } catch (const std::exception& e) {
-                               log::error("smtpd", "session ended by exception: {}", e.what());
-                             }
-                           }
-                         });
-        } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
-          log::warning("smtpd", "accept: {}", ec.message());
-        }
-        accept_on(worker, acceptor);
+  acceptor.async_accept(worker.io, [this, &worker, &acceptor](asio::error_code ec,
+                                                              tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      ++active_sessions_;
+      auto config = config_.load();
+      smtp::LoopServices services{worker.resolver_for(config->dns),
+                                  worker.store_for(store_backend_.load()), worker.policy_client};
+      asio::co_spawn(
+          worker.io,
+          smtp::run_session(std::move(socket), std::move(config), delivery_, std::move(services)),
+          [this](std::exception_ptr error) {
+            --active_sessions_;
+            if (error) {
+              try {
+                std::rethrow_exception(error);
+              } catch (const std::exception& e) {
+                log::error("smtpd", "session ended by exception: {}", e.what());
+              }
+            }
+          });
+    } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+      log::warning("smtpd", "accept: {}", ec.message());
+    }
+    accept_on(worker, acceptor);
+  });
+}
+
+namespace {
+
+// (The Responder by shared_ptr: the coroutine may outlive the handler call.)
+asio::awaitable<std::string> answer_policy(std::shared_ptr<policy::Responder> responder,
+                                           const policy::Attributes& request) {
+  co_return co_await responder->answer(request);
+}
+
+}  // namespace
+
+std::string Server::serve_policy(policy::Server& policy) {
+  for (auto& worker : workers_) {
+    // Each connection gets a Responder (its answers last for one mail
+    // transaction of its requests) with the configuration of its start,
+    // as an SMTP session keeps the one it started with.
+    auto error = policy.start_on(worker->io, [this, &worker = *worker] {
+      auto config = config_.load();
+      smtp::LoopServices services{worker.resolver_for(config->dns),
+                                  worker.store_for(store_backend_.load()), worker.policy_client};
+      auto responder = std::make_shared<policy::Responder>(std::move(config), std::move(services));
+      return policy::Server::Handler([responder](const policy::Attributes& request) {
+        return answer_policy(responder, request);
       });
+    });
+    if (!error.empty()) return error;
+  }
+  return {};
 }
 
 void Server::start() {

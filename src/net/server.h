@@ -13,6 +13,7 @@
 #include <asio/ip/tcp.hpp>
 
 #include "deliver/delivery.h"
+#include "policy/server.h"
 #include "smtp/smtpd_config.h"
 #include "state/backend.h"
 
@@ -29,6 +30,10 @@ class Server {
   std::string bind();
   // Starts the worker threads.
   void start();
+  // Serves `policy` (bound) on every worker loop too: each request is
+  // answered with moat_policy_restrictions of the current configuration
+  // and that loop's resolver, state store and policy client.
+  std::string serve_policy(policy::Server& policy);
   // New sessions get `config`; running ones keep theirs.
   void replace_config(std::shared_ptr<const smtp::SmtpdConfig> config);
   // New sessions use stores made from `backend` (null: none); each loop

@@ -73,7 +73,8 @@ std::string action_text(std::string_view text) {
 
 Responder::Responder(std::shared_ptr<const smtp::SmtpdConfig> config, smtp::LoopServices services)
     : config_(std::move(config)),
-      answers_(std::move(services.resolver), std::move(services.store)) {}
+      answers_(std::move(services.resolver), std::move(services.store),
+               std::move(services.policy)) {}
 
 asio::awaitable<std::string> Responder::answer(const Attributes& request) {
   if (value(request, "request") != "smtpd_access_policy") {

@@ -4,22 +4,27 @@
 
 namespace moat::restriction {
 
-Answers::Answers(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<state::Store> store)
-    : dns_(std::move(resolver)), store_(std::move(store)) {}
+Answers::Answers(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<state::Store> store,
+                 std::shared_ptr<policy::PolicyClient> policy_client)
+    : dns_(std::move(resolver)),
+      store_(std::move(store)),
+      policy_client_(std::move(policy_client)) {}
 
 void Answers::attach(Context& context) {
   context.dns = &dns_;
   context.spf = &spf_;
   context.greylist = &greylist_;
+  context.policy = &policy_;
 }
 
 void Answers::end_transaction() {
   spf_.clear();
   greylist_.clear();
+  policy_.clear();
 }
 
 bool Answers::has_needed() const {
-  return dns_.has_needed() || spf_.has_needed() || greylist_.has_needed();
+  return dns_.has_needed() || spf_.has_needed() || greylist_.has_needed() || policy_.has_needed();
 }
 
 Verdict Answers::evaluate(const Engine& engine, Check check, const Context& context,
@@ -48,6 +53,7 @@ asio::awaitable<Verdict> Answers::finish_pending(const Engine& engine, Check che
     co_await dns_.fetch_needed();
     if (spf_.has_needed()) co_await spf_.evaluate_needed(dns_.resolver(), client_ip, receiver, who);
     if (greylist_.has_needed()) co_await greylist_.decide_needed(store_.get(), who);
+    if (policy_.has_needed()) co_await policy_.query_needed(policy_client_.get());
     auto verdict = engine.check(check, context, effects);
     if (!verdict.is_pending()) co_return verdict;
     effects.roll_back(mark);

@@ -1,7 +1,8 @@
 // What restriction checks may wait for, and the asynchronous half of a
-// check: DNS answers (dns::AnswerSet), SPF results (spf::ResultSet) and
-// greylisting decisions (greylist::DecisionSet), with the event loop's
-// resolver and state store that answer them.
+// check: DNS answers (dns::AnswerSet), SPF results (spf::ResultSet),
+// greylisting decisions (greylist::DecisionSet) and policy server answers
+// (policy::Queries), with the event loop's resolver, state store and policy
+// client that answer them.
 //
 // The engine never waits (restrictions.h): a restriction whose answer is
 // not here notes the question and the check ends pending. evaluate() runs a
@@ -17,6 +18,7 @@
 
 #include "dns/answer_set.h"
 #include "greylist/decision.h"
+#include "policy/queries.h"
 #include "restrict/restrictions.h"
 #include "spf/result_set.h"
 #include "state/store.h"
@@ -25,12 +27,13 @@ namespace moat::restriction {
 
 class Answers {
  public:
-  Answers(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<state::Store> store);
+  Answers(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<state::Store> store,
+          std::shared_ptr<policy::PolicyClient> policy_client);
 
   // Points the context at these answers.
   void attach(Context& context);
   // Forgets what belongs to one mail transaction (SPF results, greylisting
-  // decisions); DNS answers stay for the session.
+  // decisions, policy answers); DNS answers stay for the session.
   void end_transaction();
 
   dns::AnswerSet& dns() { return dns_; }
@@ -51,7 +54,9 @@ class Answers {
   dns::AnswerSet dns_;
   spf::ResultSet spf_;
   greylist::DecisionSet greylist_;
+  policy::Queries policy_;
   std::shared_ptr<state::Store> store_;
+  std::shared_ptr<policy::PolicyClient> policy_client_;
 };
 
 }  // namespace moat::restriction

@@ -18,6 +18,9 @@ class ResultSet;
 namespace moat::greylist {
 class DecisionSet;
 }
+namespace moat::policy {
+class Queries;
+}
 
 namespace moat::restriction {
 
@@ -48,6 +51,14 @@ struct Context {
   bool client_in_mynetworks = false;
   bool sasl_authenticated = false;
   bool tls = false;
+  // What a policy server is told besides (check_policy_service).
+  std::string_view protocol_name;  // "SMTP", "ESMTP"
+  std::string_view queue_id;       // empty before the first accepted recipient
+  std::string_view instance;       // the same for every request of one transaction
+  long long size = 0;              // MAIL FROM's SIZE=, else 0
+  unsigned client_port = 0;
+  std::string_view server_address;
+  unsigned server_port = 0;
   // The client sent commands before the banner, or ahead of a reply without
   // having negotiated PIPELINING (reject_unauth_pipelining).
   bool improper_pipelining = false;
@@ -57,6 +68,8 @@ struct Context {
   spf::ResultSet* spf = nullptr;
   // The session's greylisting decisions; null: the state store is missing.
   greylist::DecisionSet* greylist = nullptr;
+  // The session's policy server queries; null: every query fails.
+  policy::Queries* policy = nullptr;
 };
 
 }  // namespace moat::restriction

@@ -14,6 +14,7 @@
 #include "greylist/allowlist.h"
 #include "greylist/decision.h"
 #include "net/cidr.h"
+#include "policy/queries.h"
 #include "restrict/restrictions.h"
 #include "spf/check_host.h"
 
@@ -27,11 +28,12 @@ struct Step {
   Evaluator evaluate = nullptr;
   std::string name;      // as written in the list, for log lines
   std::string argument;  // the consumed argument (table spec, sleep count, DNS domain)
-  std::shared_ptr<const tables::Table> table;   // check_*_access and bare tables
-  std::shared_ptr<const RestrictionList> list;  // restriction class
-  long long number = 0;                         // sleep N
-  std::shared_ptr<const DnsList> dns_list;      // reject_rbl_client & co
-  bool warn_if_reject = false;                  // the marker itself: applies to the next step
+  std::shared_ptr<const tables::Table> table;     // check_*_access and bare tables
+  std::shared_ptr<const RestrictionList> list;    // restriction class
+  long long number = 0;                           // sleep N
+  std::shared_ptr<const DnsList> dns_list;        // reject_rbl_client & co
+  std::shared_ptr<const policy::Service> policy;  // check_policy_service
+  bool warn_if_reject = false;                    // the marker itself: applies to the next step
 };
 
 struct Request {
@@ -70,6 +72,10 @@ struct Request {
   // The greylisting decision for the question's triplet, or null when the
   // store has not answered yet: noted like a DNS question (greylist_check.cc).
   const greylist::Outcome* greylist(const greylist::Question& question) const;
+  // The policy server's answer to `request`, or null while it is not
+  // known: noted like a DNS question (policy_check.cc).
+  const policy::Answer* policy(const policy::Service& service,
+                               const policy::Attributes& request) const;
   void log(std::string_view action, std::string text) {
     effects.events.push_back({std::string(action), std::move(text)});
   }
@@ -218,6 +224,16 @@ struct GreylistSettings {
 };
 std::shared_ptr<const GreylistSettings> build_greylist_settings(
     const config::Config& config, std::vector<config::Problem>& problems);
+
+// policy_check.cc: check_policy_service, Postfix's policy delegation.
+Verdict check_policy_service(const Step&, Request&);
+// Parses "ENDPOINT" or "{ ENDPOINT, name=value, ... }" (per-endpoint
+// smtpd_policy_service_* overrides) into step.policy; false with an error.
+bool compile_policy_service(Step& step, const policy::Service& defaults,
+                            std::string_view queue_directory, std::vector<std::string>& errors);
+// The smtpd_policy_service_* settings of `config`.
+policy::ClientSettings policy_defaults(const config::Config& config,
+                                       std::vector<config::Problem>& problems);
 
 // Host name syntax as Postfix's valid_hostname() and address literals.
 bool valid_hostname(std::string_view name);

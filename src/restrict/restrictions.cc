@@ -66,7 +66,7 @@ Verdict never_matches(const Step&, Request&) {
   return Verdict::dunno();
 }
 
-enum class Family { kPlain, kDns, kPolicy, kSaslLogin };
+enum class Family { kPlain, kDns, kSaslLogin };
 
 struct Rule {
   std::string_view name;
@@ -156,7 +156,7 @@ Rule kRules[] = {
     {"check_recipient_ns_access", 1, check_recipient_ns_access, Family::kDns},
     {"check_spf", 0, check_spf, Family::kDns},
     {"check_greylist", 0, check_greylist},
-    {"check_policy_service", 1, not_active, Family::kPolicy},
+    {"check_policy_service", 1, check_policy_service},
     {"reject_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
     {"reject_known_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
     {"reject_unauthenticated_sender_login_mismatch", 0, not_active, Family::kSaslLogin},
@@ -178,9 +178,8 @@ const Rule* find_rule(std::string_view name) {
 Verdict not_active(const Step& step, Request&) {
   const Rule* rule = find_rule(step.name);
   if (rule && !rule->warned.exchange(true)) {
-    const char* what = rule->family == Family::kDns      ? "DNS-based restrictions are"
-                       : rule->family == Family::kPolicy ? "policy services are"
-                                                         : "SASL login checks are";
+    const char* what =
+        rule->family == Family::kDns ? "DNS-based restrictions are" : "SASL login checks are";
     log::warning("smtpd", "{} not active yet: \"{}\" is skipped (DUNNO)", what, step.name);
   }
   return Verdict::dunno();
@@ -252,6 +251,11 @@ struct Compiler {
             if (!open(step, errors)) continue;
           } else if (is_dns_list_restriction(rule->evaluate)) {
             if (!compile_dns_list(step, dns_zones, errors)) continue;
+          } else if (rule->evaluate == check_policy_service) {
+            if (!compile_policy_service(step, *engine.policy_defaults_, engine.queue_directory_,
+                                        errors)) {
+              continue;
+            }
           }
         }
       } else if (element.find(':') != std::string::npos) {
@@ -558,6 +562,11 @@ Engine Engine::build(const config::Config& config, const deliver::Destinations* 
     if (name == "smtpd_access_maps") engine.parent_matches_subdomains_ = true;
   }
   engine.interface_addresses_ = local_addresses(config);
+  engine.policy_defaults_ =
+      std::make_shared<policy::Service>(policy::Service{{}, policy_defaults(config, problems)});
+  engine.queue_directory_ = config.get("queue_directory");
+  engine.compatibility_level_ = config.get("compatibility_level");
+  engine.mail_version_ = config.get("mail_version");
 
   std::map<std::string, std::shared_ptr<const tables::Table>, std::less<>> tables;
   Compiler compiler{engine, &config, &tables};

@@ -72,6 +72,11 @@ struct Request;
 class Engine;
 struct DnsListSettings;
 struct SpfSettings;
+}  // namespace moat::restriction
+namespace moat::policy {
+struct Service;
+}  // namespace moat::policy
+namespace moat::restriction {
 struct GreylistSettings;
 
 // A DNS list a compiled restriction queries: the zone without "=filter";
@@ -164,6 +169,9 @@ class Engine {
   const std::string& recipient_delimiter() const { return recipient_delimiter_; }
   bool show_user_unknown_table_name() const { return show_user_unknown_table_name_; }
   const std::vector<asio::ip::address>& interface_addresses() const { return interface_addresses_; }
+  // What check_policy_service tells policy servers about this system.
+  const std::string& compatibility_level() const { return compatibility_level_; }
+  const std::string& mail_version() const { return mail_version_; }
 
  private:
   friend struct Compiler;
@@ -188,6 +196,11 @@ class Engine {
   std::shared_ptr<const DnsListSettings> dns_lists_;  // dnsbl.cc
   std::shared_ptr<const SpfSettings> spf_;            // spf_policy.cc
   std::shared_ptr<const GreylistSettings> greylist_;  // greylist_check.cc
+  // check_policy_service: smtpd_policy_service_* and where unix:private/ is.
+  std::shared_ptr<const policy::Service> policy_defaults_;
+  std::string queue_directory_;
+  std::string compatibility_level_;
+  std::string mail_version_;
 };
 
 }  // namespace moat::restriction

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -9,6 +10,8 @@
 #include <span>
 #include <string>
 #include <utility>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <asio/experimental/as_tuple.hpp>
@@ -169,7 +172,8 @@ class Session : public std::enable_shared_from_this<Session> {
         timer_(socket_.get_executor()),
         config_(std::move(config)),
         delivery_(delivery),
-        answers_(std::move(services.resolver), std::move(services.store)) {}
+        answers_(std::move(services.resolver), std::move(services.store),
+                 std::move(services.policy)) {}
 
   asio::awaitable<void> run();
 
@@ -206,6 +210,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Accepted content: delivered durably, then "250 ... queued as ID".
   asio::awaitable<void> finish_message(std::string& content, size_t size, bool too_big,
                                        std::string_view ok_prefix);
+  static std::string new_instance();
   std::string received_header() const;
 
   // smtpd_forbid_bare_newline as it applies to this client.
@@ -303,6 +308,12 @@ class Session : public std::enable_shared_from_this<Session> {
   bool smtputf8_ = false;
   std::string queue_id_;
   int rcpt_count_ = 0;
+  long long mail_size_ = 0;  // MAIL FROM's SIZE=
+  // Told to policy servers: the same for every request of one transaction.
+  std::string instance_;
+  unsigned client_port_ = 0;
+  std::string server_address_;
+  unsigned server_port_ = 0;
   deliver::Envelope envelope_;
   std::string bdat_content_;  // BDAT chunks received so far
   size_t bdat_size_ = 0;
@@ -476,6 +487,13 @@ restriction::Context Session::restriction_context(restriction::Stage stage) {
   context.recipient_count = rcpt_count_;
   context.client_in_mynetworks = client_in_mynetworks_;
   context.improper_pipelining = improper_pipelining_;
+  context.protocol_name = protocol_;
+  context.queue_id = queue_id_;
+  context.instance = instance_;
+  context.size = mail_size_;
+  context.client_port = client_port_;
+  context.server_address = server_address_;
+  context.server_port = server_port_;
   return context;
 }
 
@@ -583,6 +601,7 @@ void Session::reset_transaction() {
   sender_defer_if_permit_.reset();
   transaction_effects_.clear();
   answers_.end_transaction();
+  mail_size_ = 0;
 }
 
 asio::awaitable<void> Session::on_helo(const Command& command, bool extended) {
@@ -646,6 +665,7 @@ asio::awaitable<void> Session::on_mail(const Command& command) {
   auto path = parse_path(command, PathRole::kSender, false);
   if (!path.ok) co_return;
   bool smtputf8 = false;
+  long long declared_size = 0;
   for (const auto& parameter : path.parameters) {
     const auto keyword = deliver::lowercase(parameter.keyword);
     const auto value = deliver::lowercase(parameter.value);
@@ -663,6 +683,7 @@ asio::awaitable<void> Session::on_mail(const Command& command) {
         log_reject("MAIL", too_big.log_text(), &path.address, {});
         co_return reply(too_big);
       }
+      declared_size = size;
     } else if (keyword == "body" && (value == "7bit" || value == "8bitmime")) {
       // Content is stored as received either way.
     } else if (keyword == "smtputf8" && config_->smtputf8_enable && !parameter.has_value) {
@@ -679,6 +700,8 @@ asio::awaitable<void> Session::on_mail(const Command& command) {
     }
   }
   transaction_effects_.clear();
+  instance_ = new_instance();
+  mail_size_ = declared_size;
   if (!config_->restrictions.delay_reject() &&
       config_->restrictions.has_list(restriction::Check::kSender)) {
     auto context = restriction_context(restriction::Stage::kMail);
@@ -764,6 +787,16 @@ asio::awaitable<void> Session::on_rcpt(const Command& command) {
   envelope_.recipients.push_back({path.address, std::move(expansion.mailboxes)});
   ++rcpt_count_;
   reply(250, "2.1.5", "Ok");
+}
+
+// Postfix's form, "PID.SECONDS.MICROSECONDS.N" in hex: unique per transaction.
+std::string Session::new_instance() {
+  static std::atomic<unsigned> counter{0};
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - seconds);
+  return fmt::format("{:x}.{:x}.{:x}.{:x}", static_cast<unsigned>(getpid()), seconds.count(),
+                     micros.count(), counter++);
 }
 
 std::string Session::received_header() const {
@@ -1015,6 +1048,16 @@ asio::awaitable<void> Session::run() {
     client_address_ = asio::ip::make_address_v4(asio::ip::v4_mapped, client_address_.to_v6());
   }
   client_ip_ = client_address_.to_string();
+  client_port_ = remote.port();
+  if (const auto local = socket_.local_endpoint(ec); !ec) {
+    auto address = local.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    server_address_ = address.to_string();
+    server_port_ = local.port();
+  }
+  instance_ = new_instance();
   reversed_client_ip_ = dns::reversed_address(client_ip_);
   client_in_mynetworks_ = config_->mynetworks.contains(client_address_);
   socket_.set_option(tcp::no_delay(true), ec);

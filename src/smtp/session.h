@@ -12,6 +12,7 @@
 
 #include "deliver/delivery.h"
 #include "dns/resolver.h"
+#include "policy/client.h"
 #include "smtp/smtpd_config.h"
 #include "state/store.h"
 
@@ -20,8 +21,9 @@ namespace moat::smtp {
 // What a session uses of its event-loop thread: each loop has its own
 // resolver (dns/resolver.h) and state store front (state/store.h).
 struct LoopServices {
-  std::shared_ptr<dns::Resolver> resolver;  // null: no DNS
-  std::shared_ptr<state::Store> store;      // null: no state store (greylisting fails)
+  std::shared_ptr<dns::Resolver> resolver;       // null: no DNS
+  std::shared_ptr<state::Store> store;           // null: no state store (greylisting fails)
+  std::shared_ptr<policy::PolicyClient> policy;  // null: policy queries fail
 };
 
 // Runs the session to its end; never throws for anything the client does.

@@ -108,6 +108,16 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
   if (auto why = state::check_backend_settings(smtpd->store); !why.empty()) {
     problems.push_back(config.problem_at("moat_state_store", why));
   }
+  for (const auto& text : config.get_list("moat_policy_listen")) {
+    auto address = policy::parse_policy_listen_address(text);
+    if (address) {
+      smtpd->policy_listen.push_back(std::move(*address));
+    } else {
+      problems.push_back(config.problem_at("moat_policy_listen", address.error()));
+    }
+  }
+  smtpd->policy_timeout = std::max<std::chrono::milliseconds>(
+      config.get_time("moat_policy_timeout"), std::chrono::seconds(1));
   smtpd->unknown_local_recipient_reject_code =
       smtpd->restrictions.codes().unknown_local_recipient_reject_code;
   smtpd->unknown_virtual_mailbox_reject_code =

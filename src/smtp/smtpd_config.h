@@ -16,6 +16,7 @@
 #include "dns/hosts_file.h"
 #include "dns/resolver.h"
 #include "net/cidr.h"
+#include "policy/listen_address.h"
 #include "restrict/restrictions.h"
 #include "state/backend.h"
 
@@ -56,11 +57,13 @@ struct SmtpdConfig {
   int unknown_virtual_mailbox_reject_code = 550;
   std::string reject_footer;
   deliver::SyncMethod delivery_sync = deliver::SyncMethod::kSyncfs;
-  bool peername_lookup = true;                  // smtpd_peername_lookup
-  dns::Options dns;                             // moat_dns_*: each worker's resolver
-  std::shared_ptr<const dns::HostsFile> hosts;  // moat_dns_hosts_file; null: DNS only
-  state::BackendSettings store;                 // moat_state_store*
-  bool uses_store = false;                      // some restriction needs the state store
+  bool peername_lookup = true;                       // smtpd_peername_lookup
+  dns::Options dns;                                  // moat_dns_*: each worker's resolver
+  std::shared_ptr<const dns::HostsFile> hosts;       // moat_dns_hosts_file; null: DNS only
+  state::BackendSettings store;                      // moat_state_store*
+  std::vector<policy::ListenAddress> policy_listen;  // moat_policy_listen (bound at start)
+  std::chrono::milliseconds policy_timeout{100000};  // moat_policy_timeout
+  bool uses_store = false;                           // some restriction needs the state store
 
   net::NetworkList mynetworks;
   net::NetworkList bare_newline_exclusions;

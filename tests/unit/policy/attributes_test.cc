@@ -50,7 +50,7 @@ TEST(PolicyAttributes, BadStreamsFailForGood) {
   }
   Reader long_line({.max_line = 16, .max_attributes = 4});
   EXPECT_TRUE(long_line.feed(std::string(16, 'x') + "\r"));  // maybe "\r\n" next
-  EXPECT_FALSE(long_line.feed("x"));  // no newline yet, already too long
+  EXPECT_FALSE(long_line.feed("x"));                         // no newline yet, already too long
   EXPECT_EQ(long_line.error(), "line too long");
   Reader many({.max_line = 16, .max_attributes = 2});
   EXPECT_FALSE(many.feed("a=1\nb=2\nc=3\n"));
