@@ -8,7 +8,7 @@ namespace moat::policy {
 namespace {
 
 std::unexpected<std::string> bad(std::string_view text, std::string_view why) {
-  return std::unexpected("moat_policy_listen \"" + std::string(text) + "\": " + std::string(why));
+  return std::unexpected("\"" + std::string(text) + "\": " + std::string(why));
 }
 
 }  // namespace

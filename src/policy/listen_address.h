@@ -26,7 +26,7 @@ struct ListenAddress {
 };
 
 // The address, or why the text is not one, naming it:
-// "moat_policy_listen \"inet:localhost:10040\": HOST must be an IP address".
+// "\"inet:localhost:10040\": HOST must be an IP address" (the caller names the parameter).
 std::expected<ListenAddress, std::string> parse_policy_listen_address(std::string_view text);
 
 }  // namespace moat::policy

@@ -44,8 +44,7 @@ TEST(PolicyListenAddress, ErrorsNameTheTextAndTheReason) {
   for (const auto& [text, why] : cases) {
     const auto address = parse_policy_listen_address(text);
     ASSERT_FALSE(address) << text;
-    EXPECT_NE(address.error().find("moat_policy_listen \"" + std::string(text) + "\""),
-              std::string::npos)
+    EXPECT_NE(address.error().find("\"" + std::string(text) + "\""), std::string::npos)
         << address.error();
     EXPECT_NE(address.error().find(why), std::string::npos) << address.error();
   }
