@@ -36,7 +36,7 @@ void report(const std::vector<config::Problem>& problems) {
 // moat_state_store_failure_action.
 std::shared_ptr<const state::Backend> store_backend(const smtp::SmtpdConfig& smtpd,
                                                     std::shared_ptr<const state::Backend> running) {
-  if (!smtpd.uses_store) return running;
+  if (!smtpd.restrictions.uses_state_store()) return running;
   // LMDB's timeout and password settings mean nothing: same path, same backend.
   const bool same_file = smtpd.store.spec.starts_with("lmdb:") && running &&
                          running->settings().spec == smtpd.store.spec;

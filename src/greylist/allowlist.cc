@@ -1,4 +1,5 @@
 #include "greylist/allowlist.h"
+#include "smtp/address.h"
 #include "text/ascii.h"
 
 #include <cctype>
@@ -142,11 +143,7 @@ void RecipientAllowlist::add(std::string_view text, std::string_view file,
 
 std::string RecipientAllowlist::match(std::string_view recipient) const {
   const std::string address = text::lower_ascii(recipient);
-  const auto at = address.rfind('@');
-  const std::string_view local =
-      at == std::string::npos ? std::string_view(address) : std::string_view(address).substr(0, at);
-  const std::string_view domain =
-      at == std::string::npos ? std::string_view() : std::string_view(address).substr(at + 1);
+  const auto [local, domain] = smtp::split_address(address);
   // "user" also matches "user+extension", as in postgrey.
   const std::string_view user = local.substr(0, local.find('+'));
   for (const auto& e : entries_) {

@@ -25,6 +25,12 @@
 
 namespace moat::greylist {
 
+// A "/regexp/" line: the compiled expression and the line, for log lines.
+struct AllowlistPattern {
+  std::unique_ptr<tables::Matcher> matcher;
+  std::string text;
+};
+
 class ClientAllowlist {
  public:
   // Adds the lines of `text` (from `file`); a line that fits no form is
@@ -39,13 +45,9 @@ class ClientAllowlist {
     net::Network network;
     std::string text;
   };
-  struct Pattern {
-    std::unique_ptr<tables::Matcher> matcher;
-    std::string text;
-  };
   std::vector<Network> networks_;
   std::vector<std::string> names_;  // lower case
-  std::vector<Pattern> patterns_;
+  std::vector<AllowlistPattern> patterns_;
 };
 
 class RecipientAllowlist {
@@ -60,12 +62,8 @@ class RecipientAllowlist {
     std::string domain;  // empty: "user@", any domain
     std::string text;
   };
-  struct Pattern {
-    std::unique_ptr<tables::Matcher> matcher;
-    std::string text;
-  };
   std::vector<Entry> entries_;
-  std::vector<Pattern> patterns_;
+  std::vector<AllowlistPattern> patterns_;
 };
 
 // Reads each file into the list: a file that cannot be read is an error,

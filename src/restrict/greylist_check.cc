@@ -12,23 +12,20 @@
 #include "greylist/decision.h"
 #include "greylist/triplet.h"
 #include "restrict/evaluation.h"
+#include "smtp/address.h"
 #include "smtp/date.h"
 #include "spf/result_set.h"
 
 namespace moat::restriction {
 namespace {
 
-std::string_view domain_of(std::string_view address) {
-  const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
-}
-
 // postgrey's greylist text: %s the seconds left, %r the recipient's domain.
 std::string greylist_text(std::string_view text, int64_t left, std::string_view recipient) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 1 < text.size() && (text[i + 1] == 's' || text[i + 1] == 'r')) {
-      out += text[i + 1] == 's' ? std::to_string(left) : std::string(domain_of(recipient));
+      out += text[i + 1] == 's' ? std::to_string(left)
+                                : std::string(smtp::split_address(recipient).domain);
       ++i;
       continue;
     }

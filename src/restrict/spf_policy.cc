@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "restrict/evaluation.h"
+#include "smtp/address.h"
 #include "spf/result_set.h"
 #include "text/ascii.h"
 
@@ -54,11 +55,6 @@ Action action_for(const SpfSettings& s, Policy policy, Result result) {
 bool receiver_policy_domain(const SpfSettings& s, std::string_view domain) {
   const auto name = text::lower_ascii(domain);
   return std::ranges::find(s.reject_not_pass_domains, name) != s.reject_not_pass_domains.end();
-}
-
-std::string_view domain_of(std::string_view address) {
-  const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
 }
 
 // "Pass", "Softfail", ...: how policyd-spf names results in its texts.
@@ -120,7 +116,7 @@ std::string comment_text(std::string_view text) {
 // for it (policyd-spf), and "unknown" without either.
 std::string_view checked_helo(const Context& ctx) {
   if (!ctx.helo.empty()) return ctx.helo;
-  if (auto domain = domain_of(ctx.sender); !domain.empty()) return domain;
+  if (auto domain = smtp::split_address(ctx.sender).domain; !domain.empty()) return domain;
   return "unknown";
 }
 
@@ -163,7 +159,7 @@ std::string result_header(const Request& r, const SpfSettings& s, const Checked&
     // RFC 8601 2.7.2: the identity checked, as smtp.mailfrom or smtp.helo.
     return fmt::format("Authentication-Results: {};\n\tspf={} ({}) {}={}", s.authserv_id, result,
                        comment, c.mail_from ? "smtp.mailfrom" : "smtp.helo",
-                       header_value(c.mail_from ? domain_of(c.id) : c.id));
+                       header_value(c.mail_from ? smtp::split_address(c.id).domain : c.id));
   }
   const std::string_view sender = ctx.sender.empty() ? std::string_view("<>") : ctx.sender;
   return fmt::format(
@@ -239,7 +235,8 @@ Verdict check_spf(const Step&, Request& r) {
   }
   const std::string_view helo = checked_helo(ctx);
   Checked by_helo{nullptr, false, helo, receiver_policy_domain(s, helo)};
-  Checked by_mail{nullptr, true, ctx.sender, receiver_policy_domain(s, domain_of(ctx.sender))};
+  Checked by_mail{nullptr, true, ctx.sender,
+                  receiver_policy_domain(s, smtp::split_address(ctx.sender).domain)};
   if (s.helo != Policy::kNoCheck) by_helo.result = result("", helo);
   if (s.mail_from != Policy::kNoCheck && !ctx.sender.empty()) {
     by_mail.result = result(ctx.sender, helo);

@@ -100,7 +100,6 @@ SmtpdConfigResult build_smtpd_config(std::shared_ptr<const config::Config> confi
   // The restriction lists, reply codes and the start-up checks on them
   // (unknown names, a relay nothing refuses, relay-opening orders).
   smtpd->restrictions = restriction::Engine::build(config, &smtpd->destinations, problems);
-  smtpd->uses_store = smtpd->restrictions.uses_state_store();
   smtpd->store = {.spec = config.get("moat_state_store"),
                   .password = config.get("moat_state_store_password"),
                   .timeout = std::max<std::chrono::milliseconds>(

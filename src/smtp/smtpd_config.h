@@ -63,7 +63,6 @@ struct SmtpdConfig {
   state::BackendSettings store;                      // moat_state_store*
   std::vector<policy::ListenAddress> policy_listen;  // moat_policy_listen (bound at start)
   std::chrono::milliseconds policy_timeout{100000};  // moat_policy_timeout
-  bool uses_store = false;                           // some restriction needs the state store
 
   net::NetworkList mynetworks;
   net::NetworkList bare_newline_exclusions;
