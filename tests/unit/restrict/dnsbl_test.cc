@@ -32,19 +32,7 @@ class DnsblTest : public testing::EngineTestBase {
     helo_ = helo;
     ip_ = ip;
     name_ = name;
-    resolved_ = destinations_.resolve(recipient_);
-    Context c;
-    c.stage = Stage::kRcpt;
-    c.client_address = asio::ip::make_address(ip_);
-    c.client_ip = ip_;
-    c.client_name = name_;
-    c.reverse_client_name = name_;
-    c.helo = helo_;
-    c.has_helo = !helo_.empty();
-    c.sender = sender_;
-    c.has_sender = true;
-    c.recipient = recipient_;
-    c.resolved_recipient = &resolved_;
+    Context c = rcpt_context();
     c.dns = &answers_;
     return c;
   }
@@ -91,8 +79,6 @@ class DnsblTest : public testing::EngineTestBase {
 
   Effects effects_;
   dns::AnswerSet answers_;
-  std::string recipient_, sender_, helo_, ip_, name_;
-  deliver::ResolvedAddress resolved_;
 };
 
 constexpr const char* kListedReply =

@@ -56,6 +56,28 @@ class EngineTestBase : public ::testing::Test {
     return out;
   }
 
+  // A RCPT-stage context of the fields below (set them first): the client
+  // ip_ named name_ (verified and PTR), HELO helo_, sender_, recipient_.
+  // The strings stay here while the context is used.
+  Context rcpt_context() {
+    resolved_ = destinations_.resolve(recipient_);
+    Context c;
+    c.stage = Stage::kRcpt;
+    c.client_address = asio::ip::make_address(ip_);
+    c.client_ip = ip_;
+    c.client_name = name_;
+    c.reverse_client_name = name_;
+    c.helo = helo_;
+    c.has_helo = !helo_.empty();
+    c.sender = sender_;
+    c.has_sender = true;
+    c.recipient = recipient_;
+    c.resolved_recipient = &resolved_;
+    return c;
+  }
+
+  std::string recipient_ = "bob@mx.here.test", sender_, helo_, ip_, name_ = "unknown";
+  deliver::ResolvedAddress resolved_;
   std::filesystem::path dir_;
   std::vector<config::Problem> problems_;
   std::shared_ptr<const config::Config> config_;

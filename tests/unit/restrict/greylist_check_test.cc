@@ -31,18 +31,8 @@ class GreylistCheckTest : public testing::EngineTestBase {
     ip_ = ip;
     sender_ = sender;
     name_ = name;
-    resolved_ = destinations_.resolve(recipient_);
-    Context c;
-    c.stage = Stage::kRcpt;
-    c.client_address = asio::ip::make_address(ip_);
-    c.client_ip = ip_;
-    c.client_name = name_;
-    c.helo = "mail.sender.test";
-    c.has_helo = true;
-    c.sender = sender_;
-    c.has_sender = true;
-    c.recipient = recipient_;
-    c.resolved_recipient = &resolved_;
+    helo_ = "mail.sender.test";
+    Context c = rcpt_context();
     c.greylist = &decisions_;
     c.spf = &spf_;
     return c;
@@ -67,8 +57,7 @@ class GreylistCheckTest : public testing::EngineTestBase {
 
   Verdict check(const Context& c) { return engine_.check(Check::kRecipient, c, effects_); }
 
-  std::string recipient_, ip_, sender_, name_, network_ = "198.51.100.0";
-  deliver::ResolvedAddress resolved_;
+  std::string network_ = "198.51.100.0";
   greylist::DecisionSet decisions_;
   spf::ResultSet spf_;
   Effects effects_;

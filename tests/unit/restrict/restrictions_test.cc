@@ -32,17 +32,8 @@ class RestrictionsTest : public testing::EngineTestBase {
     recipient_ = recipient;
     sender_ = sender;
     helo_ = helo;
-    resolved_ = destinations_.resolve(recipient_);
-    Context c;
-    c.stage = Stage::kRcpt;
-    c.client_address = asio::ip::make_address("198.51.100.7");
-    c.client_ip = "198.51.100.7";
-    c.helo = helo_;
-    c.has_helo = !helo_.empty();
-    c.sender = sender_;
-    c.has_sender = true;
-    c.recipient = recipient_;
-    c.resolved_recipient = &resolved_;
+    ip_ = "198.51.100.7";
+    Context c = rcpt_context();
     c.client_name_status = NameStatus::kOk;
     c.reverse_client_name_status = NameStatus::kOk;
     c.dns = &answers_;
@@ -92,8 +83,6 @@ class RestrictionsTest : public testing::EngineTestBase {
 
   Effects effects_;
   dns::AnswerSet answers_;  // no resolver: tests put() every answer
-  std::string recipient_, sender_, helo_;
-  deliver::ResolvedAddress resolved_;
 };
 
 TEST_F(RestrictionsTest, DefaultRelayRestrictionsDeferOutsidersToRemoteDomains) {

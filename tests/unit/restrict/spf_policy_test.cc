@@ -30,17 +30,7 @@ class SpfPolicyTest : public testing::EngineTestBase {
     sender_ = sender;
     helo_ = helo;
     ip_ = ip;
-    resolved_ = destinations_.resolve(recipient_);
-    Context c;
-    c.stage = Stage::kRcpt;
-    c.client_address = asio::ip::make_address(ip_);
-    c.client_ip = ip_;
-    c.helo = helo_;
-    c.has_helo = !helo_.empty();
-    c.sender = sender_;
-    c.has_sender = true;
-    c.recipient = recipient_;
-    c.resolved_recipient = &resolved_;
+    Context c = rcpt_context();
     c.spf = &results_;
     return c;
   }
@@ -59,8 +49,6 @@ class SpfPolicyTest : public testing::EngineTestBase {
 
   Verdict check(const Context& c) { return engine_.check(Check::kRecipient, c, effects_); }
 
-  std::string sender_, helo_, ip_, recipient_ = "bob@mx.here.test";
-  deliver::ResolvedAddress resolved_;
   spf::ResultSet results_;
   Effects effects_;
 };
