@@ -196,13 +196,19 @@ int64_t LmdbDatabase::now_ms() const {
       .count();
 }
 
-void LmdbDatabase::submit(std::unique_ptr<LmdbJob> job) {
+uint64_t LmdbDatabase::submit(std::unique_ptr<LmdbJob> job) {
+  uint64_t ticket = 0;
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(job));
-    ++submitted_;
+    ticket = submitted_.load(std::memory_order_relaxed) + 1;
+    submitted_.store(ticket, std::memory_order_relaxed);
+    wake = writer_asleep_;
   }
-  wake_writer_.notify_one();
+  // A busy writer takes the queue when its batch is done: no signal needed.
+  if (wake) wake_writer_.notify_one();
+  return ticket;
 }
 
 void LmdbDatabase::wait_idle() {
@@ -240,11 +246,13 @@ void LmdbDatabase::run_writer() {
   while (true) {
     if (queue_.empty() && !stopping_ && !sweeping) {
       const auto woken = [&] { return !queue_.empty() || stopping_; };
+      writer_asleep_ = true;
       if (sweeps) {
         wake_writer_.wait_until(lock, next_sweep, woken);
       } else {
         wake_writer_.wait(lock, woken);
       }
+      writer_asleep_ = false;
     }
     if (!queue_.empty()) {
       std::vector<std::unique_ptr<LmdbJob>> batch;
@@ -259,7 +267,7 @@ void LmdbDatabase::run_writer() {
       const size_t count = batch.size();
       batch.clear();  // gone (their hold on the callers' loops too) before wait_idle() returns
       lock.lock();
-      finished_ += count;
+      finished_.store(finished_ + count, std::memory_order_release);
       job_finished_.notify_all();
     }
     if (stopping_) {

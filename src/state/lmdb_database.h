@@ -120,7 +120,13 @@ class LmdbDatabase {
   LmdbDatabase& operator=(const LmdbDatabase&) = delete;
 
   const std::string& path() const { return path_; }
-  void submit(std::unique_ptr<LmdbJob> job);
+  // Queues a job; its ticket, the count of jobs submitted with it. Jobs
+  // finish in the order they were submitted, so the job is done once
+  // finished_jobs() has reached its ticket.
+  uint64_t submit(std::unique_ptr<LmdbJob> job);
+  uint64_t finished_jobs() const { return finished_.load(std::memory_order_acquire); }
+  // Jobs submitted and not yet finished.
+  uint64_t backlog() const { return submitted_.load(std::memory_order_relaxed) - finished_jobs(); }
   // Blocks until every job submitted so far has finished.
   void wait_idle();
   Result<LmdbStats> stats();
@@ -148,8 +154,10 @@ class LmdbDatabase {
   std::condition_variable wake_writer_;
   std::condition_variable job_finished_;
   std::deque<std::unique_ptr<LmdbJob>> queue_;
-  uint64_t submitted_ = 0;
-  uint64_t finished_ = 0;
+  // Written under mutex_; atomic so that backlog() and finished_jobs() need no lock.
+  std::atomic<uint64_t> submitted_ = 0;
+  std::atomic<uint64_t> finished_ = 0;
+  bool writer_asleep_ = false;  // a job must wake it
   bool stopping_ = false;
 
   std::string registered_as_;  // the key among open databases; empty until open

@@ -1,6 +1,10 @@
 #include "state/lmdb_store.h"
 
+#include <atomic>
 #include <charconv>
+#include <ctime>
+#include <deque>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <asio/associated_executor.hpp>
@@ -8,6 +12,8 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
+
+#include "log/log.h"
 
 namespace moat::state {
 namespace {
@@ -47,6 +53,58 @@ std::optional<int64_t> parse_integer(std::string_view text) {
   return value;
 }
 
+// The two atomic operations as the writer runs them, on what is stored.
+Result<GreylistSeen> greylist_in(LmdbWrite& w, const std::string& key, const GreylistRule& rule) {
+  const auto stored = w.get(key);
+  if (!stored) return std::unexpected(stored.error());
+  const auto step = greylist_step(*stored, rule);
+  if (auto put = w.put(key, step.value, std::chrono::seconds(rule.max_age)); !put) {
+    return std::unexpected(put.error());
+  }
+  return step.seen;
+}
+
+Result<int64_t> count_event_in(LmdbWrite& w, const std::string& key, int64_t now,
+                               std::chrono::seconds interval, std::chrono::seconds ttl) {
+  const auto stored = w.get(key);
+  if (!stored) return std::unexpected(stored.error());
+  const auto step = count_event_step(*stored, now, interval);
+  if (step.value) {
+    if (auto put = w.put(key, *step.value, ttl); !put) return std::unexpected(put.error());
+  }
+  return step.count;
+}
+
+// A write nobody waits for: its answer has been given. A failure can only
+// be logged; once a minute is enough for a disk that has filled up.
+template <typename Body>
+class BehindJob final : public LmdbJob {
+ public:
+  BehindJob(std::string key, Body body, std::string_view path)
+      : key_(std::move(key)), body_(std::move(body)), path_(path) {}
+
+  void apply(LmdbWrite& write) override {
+    auto result = body_(write, key_);
+    error_ = result ? std::string() : std::move(result.error());
+  }
+
+  void finish(const std::string* commit_error) override {
+    const std::string& error = commit_error ? *commit_error : error_;
+    if (error.empty()) return;
+    static std::atomic<int64_t> last_warning{0};
+    const int64_t now = std::time(nullptr);
+    int64_t last = last_warning.load();
+    if (now - last < 60 || !last_warning.compare_exchange_strong(last, now)) return;
+    log::warning("smtpd", "state store {}: write of {} lost: {}", path_, key_, error);
+  }
+
+ private:
+  std::string key_;
+  Body body_;
+  std::string_view path_;  // the database's: it finishes every job before it goes
+  std::string error_;
+};
+
 class LmdbStore final : public Store {
  public:
   LmdbStore(std::shared_ptr<LmdbDatabase> database, asio::io_context& loop)
@@ -57,7 +115,7 @@ class LmdbStore final : public Store {
   std::string_view kind() const override { return "lmdb"; }
 
   asio::awaitable<Result<std::optional<std::string>>> get(std::string key) override {
-    co_return reader_.get(key);
+    co_return current(key);
   }
 
   asio::awaitable<Result<void>> set(std::string key, std::string value,
@@ -92,31 +150,41 @@ class LmdbStore final : public Store {
     return write<void>([key = std::move(key)](LmdbWrite& w) { return w.remove(key); });
   }
 
+  // Answered from what this front knows (below) and written behind.
   asio::awaitable<Result<GreylistSeen>> greylist(std::string key, GreylistRule rule) override {
-    return write<GreylistSeen>([key = std::move(key), rule](LmdbWrite& w) -> Result<GreylistSeen> {
-      const auto stored = w.get(key);
-      if (!stored) return std::unexpected(stored.error());
-      const auto step = greylist_step(*stored, rule);
-      if (auto put = w.put(key, step.value, std::chrono::seconds(rule.max_age)); !put) {
-        return std::unexpected(put.error());
-      }
-      return step.seen;
-    });
+    if (database_->backlog() > kMaxWrittenBehind) {
+      // Made before the co_await: GCC 12 destroys a temporary lambda inside one twice.
+      auto committed = write<GreylistSeen>(
+          [key = std::move(key), rule](LmdbWrite& w) { return greylist_in(w, key, rule); });
+      co_return co_await std::move(committed);
+    }
+    const auto stored = current(key);
+    if (!stored) co_return std::unexpected(stored.error());
+    auto step = greylist_step(*stored, rule);
+    write_behind(std::move(key), std::move(step.value),
+                 [rule](LmdbWrite& w, const std::string& k) { return greylist_in(w, k, rule); });
+    co_return step.seen;
   }
 
   asio::awaitable<Result<int64_t>> count_event(std::string key, int64_t now,
                                                std::chrono::seconds interval,
                                                std::chrono::seconds ttl) override {
-    return write<int64_t>(
-        [key = std::move(key), now, interval, ttl](LmdbWrite& w) -> Result<int64_t> {
-          const auto stored = w.get(key);
-          if (!stored) return std::unexpected(stored.error());
-          const auto step = count_event_step(*stored, now, interval);
-          if (step.value) {
-            if (auto put = w.put(key, *step.value, ttl); !put) return std::unexpected(put.error());
-          }
-          return step.count;
-        });
+    if (database_->backlog() > kMaxWrittenBehind) {
+      auto committed = write<int64_t>([key = std::move(key), now, interval, ttl](LmdbWrite& w) {
+        return count_event_in(w, key, now, interval, ttl);
+      });
+      co_return co_await std::move(committed);
+    }
+    const auto stored = current(key);
+    if (!stored) co_return std::unexpected(stored.error());
+    auto step = count_event_step(*stored, now, interval);
+    if (step.value) {
+      write_behind(std::move(key), std::move(*step.value),
+                   [now, interval, ttl](LmdbWrite& w, const std::string& k) {
+                     return count_event_in(w, k, now, interval, ttl);
+                   });
+    }
+    co_return step.count;
   }
 
  private:
@@ -134,9 +202,52 @@ class LmdbStore final : public Store {
         asio::use_awaitable, std::move(body));
   }
 
+  // What this front wrote behind and the writer has not finished yet, by
+  // key (the newest value and the ticket of the job writing it), and the
+  // same in submission order, to forget each once its job is done.
+  struct Unwritten {
+    std::string value;
+    uint64_t ticket = 0;
+  };
+
+  // The value at key as this front knows it: its own unwritten write, else
+  // the last commit.
+  Result<std::optional<std::string>> current(const std::string& key) {
+    forget_written();
+    if (const auto it = unwritten_.find(key); it != unwritten_.end()) return it->second.value;
+    return reader_.get(key);
+  }
+
+  template <typename Body>
+  void write_behind(std::string key, std::string value, Body body) {
+    const uint64_t ticket = database_->submit(
+        std::make_unique<BehindJob<Body>>(key, std::move(body), database_->path()));
+    unwritten_order_.emplace_back(ticket, key);
+    unwritten_[std::move(key)] = Unwritten{std::move(value), ticket};
+  }
+
+  void forget_written() {
+    const uint64_t finished = database_->finished_jobs();
+    while (!unwritten_order_.empty() && unwritten_order_.front().first <= finished) {
+      const auto& [ticket, key] = unwritten_order_.front();
+      if (const auto it = unwritten_.find(key);
+          it != unwritten_.end() && it->second.ticket == ticket) {
+        unwritten_.erase(it);
+      }
+      unwritten_order_.pop_front();
+    }
+  }
+
+  // Beyond this many queued jobs (the disk is slower than the mail), the
+  // answers wait for their commits again: memory stays bounded and the
+  // sessions slow down with the disk.
+  static constexpr uint64_t kMaxWrittenBehind = 8192;
+
   std::shared_ptr<LmdbDatabase> database_;
   asio::io_context& loop_;
   LmdbReader reader_;
+  std::unordered_map<std::string, Unwritten> unwritten_;
+  std::deque<std::pair<uint64_t, std::string>> unwritten_order_;
 };
 
 }  // namespace

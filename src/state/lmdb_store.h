@@ -4,10 +4,26 @@
 // A front reads on its own loop (under a microsecond with the pages in
 // memory; through the writer a read would wait behind a batch's fsync, a
 // fraction of a millisecond at best) and hands every write to the
-// database's writer thread, resuming the waiting coroutine on its own loop
-// when the batch holding the write has committed. The loop never blocks on
-// the writer, except when a front is destroyed: it waits for the writer to
-// finish what is queued, so no result is ever posted to a loop that is gone.
+// database's writer thread. set, increment and remove resume the waiting
+// coroutine on its own loop when the batch holding the write has committed.
+//
+// greylist and count_event are written behind: the front answers at once
+// from what it knows (its own writes not yet committed, else the last
+// commit) and queues the write, which the writer applies to what is stored
+// by the same rule, atomically as ever. So a decision never waits for a
+// disk sync (milliseconds on most disks, which would cap decisions at
+// sessions ÷ sync time), and the stored state is what it would have been.
+// The price: a write reaches the disk with the next commit, milliseconds
+// after its answer, so a crash can lose the last few (their senders are
+// greylisted once more); and an answer may not yet see a write made in
+// those milliseconds through another front or process (two first
+// attempts of one triplet both answered "new"; the entry records the
+// first). When the writer falls far behind (a stalled disk), answers wait
+// for their commits again, which bounds memory and slows the sessions.
+//
+// The loop never blocks on the writer, except when a front is destroyed:
+// it waits for the writer to finish what is queued, so no result is ever
+// posted to a loop that is gone.
 #pragma once
 
 #include <memory>

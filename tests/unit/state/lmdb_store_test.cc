@@ -11,6 +11,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
+
+#include <asio/detached.hpp>
 
 #include "store_contract.h"
 
@@ -316,6 +319,91 @@ TEST_F(LmdbStoreTest, AFailedWriteInABatchLeavesTheOthersAlone) {
   }
   EXPECT_GT(stored, 0);
   EXPECT_LT(stored, kWrites);
+}
+
+// A job that holds the writer until the test lets it go: what the fronts do
+// while a commit is slow (a disk sync).
+class WriterHold final : public LmdbJob {
+ public:
+  explicit WriterHold(std::shared_future<void> release) : release_(std::move(release)) {}
+  void apply(LmdbWrite&) override { release_.wait(); }
+  void finish(const std::string*) override {}
+
+ private:
+  std::shared_future<void> release_;
+};
+
+// greylist and count_event answer before their writes commit: with the
+// writer held, they still complete; their own front reads what they wrote,
+// another front sees the last commit until the writer goes on, and then
+// the stored state is what the answers said.
+TEST_F(LmdbStoreTest, GreylistingAnswersDoNotWaitForTheCommit) {
+  auto database = open();
+  ASSERT_TRUE(database);
+  auto store = make_lmdb_store(database, loop_);
+  asio::io_context other_loop{1};
+  auto other = make_lmdb_store(database, other_loop);
+  const int64_t t = 1'700'000'000;
+  const GreylistRule rule{.now = t, .delay = 300, .retry_window = 86400, .max_age = 86400};
+  ASSERT_TRUE(run(store->greylist("grey:committed", rule)));  // a write of its own, then hold
+  database->wait_idle();
+
+  std::promise<void> release;
+  database->submit(std::make_unique<WriterHold>(release.get_future().share()));
+  const auto first = run(store->greylist("grey:held", rule));
+  ASSERT_TRUE(first) << first.error();
+  EXPECT_EQ(first->first_seen, t);
+  auto retry = rule;
+  retry.now = t + 60;
+  const auto second = run(store->greylist("grey:held", retry));  // sees its own first attempt
+  ASSERT_TRUE(second) << second.error();
+  EXPECT_EQ(second->first_seen, t);
+  EXPECT_EQ(run(store->count_event("awl:held", t, 3600s, 86400s)).value_or(-1), 1);
+  EXPECT_EQ(run(store->count_event("awl:held", t + 10, 3600s, 86400s)).value_or(-1), 1);
+  EXPECT_EQ(run(store->get("grey:held")).value_or(std::nullopt).value_or("<absent>"),
+            std::to_string(t) + "," + std::to_string(t + 60));
+  EXPECT_EQ(run_on(other_loop, other->get("grey:held")).value_or("?"), std::nullopt);
+  EXPECT_TRUE(run_on(other_loop, other->get("grey:committed")).value_or(std::nullopt));
+  EXPECT_GE(database->backlog(), 3u);
+
+  release.set_value();
+  database->wait_idle();
+  EXPECT_EQ(run_on(other_loop, other->get("grey:held")).value_or(std::nullopt).value_or("<absent>"),
+            std::to_string(t) + "," + std::to_string(t + 60));
+  EXPECT_EQ(run_on(other_loop, other->get("awl:held")).value_or(std::nullopt).value_or("<absent>"),
+            "1," + std::to_string(t));
+  other.reset();
+}
+
+// When the writer has fallen far behind, answers wait for their commits
+// again: a held writer with a long queue keeps greylist() from completing.
+TEST_F(LmdbStoreTest, AFarBehindWriterMakesAnswersWaitAgain) {
+  auto database = open();
+  ASSERT_TRUE(database);
+  auto store = make_lmdb_store(database, loop_);
+  const GreylistRule rule{
+      .now = 1'700'000'000, .delay = 300, .retry_window = 86400, .max_age = 86400};
+  std::promise<void> release;
+  const auto released = release.get_future().share();
+  // Held, a queue of cheap writes builds up behind the hold.
+  database->submit(std::make_unique<WriterHold>(released));
+  for (int i = 0; database->backlog() <= 10'000; ++i) {
+    asio::co_spawn(loop_, store->greylist("grey:queued:" + std::to_string(i), rule),
+                   asio::detached);
+    loop_.restart();  // a loop that ran out of work has stopped
+    loop_.poll();
+  }
+  std::optional<Result<GreylistSeen>> answer;
+  asio::co_spawn(loop_, store->greylist("grey:late", rule),
+                 [&answer](std::exception_ptr, Result<GreylistSeen> result) { answer = result; });
+  loop_.restart();
+  loop_.run_for(200ms);
+  EXPECT_FALSE(answer) << "answered while the writer was far behind";
+  release.set_value();
+  loop_.restart();
+  loop_.run_for(10s);
+  ASSERT_TRUE(answer) << "no answer after the writer went on";
+  EXPECT_TRUE(*answer) << answer->error();
 }
 
 // A front destroyed with writes still queued waits for them: every caller
