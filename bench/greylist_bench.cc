@@ -1,8 +1,10 @@
 // Greylisting decisions per second on one thread, through the restriction
 // engine as a session makes them, against a real state store: LMDB in a
 // temporary file, or a local redis-server (bench/greylist_bench.py starts
-// it on loopback). With --postgrey instead of --store, the same workload is
-// sent to a real postgrey over the Postfix policy protocol: the reference.
+// it on loopback). With --policy instead of --store, the same workload is
+// sent to a policy server over the Postfix policy protocol: the real
+// postgrey (the reference; bench/greylist_bench.py) or moat's own policy
+// server (bench/policy_bench.py).
 //
 // One "decision" (moat) is one RCPT of one session: an Engine built from
 // main.cf text with
@@ -39,20 +41,28 @@
 // greylist every triplet, a "known" phase must pass every one (first pass);
 // anything else is a problem (exit 1).
 //
-// --postgrey HOST:PORT: the same phases over persistent connections (one per
-// "session") to postgrey, one policy request per decision, with the
-// attributes Postfix sends at RCPT; the answers must be "action=DEFER_IF_PERMIT
-// ..." (new) and "action=PREPEND X-Greylist: ..." (known).
+// --policy HOST:PORT: the same phases over persistent connections (one per
+// "session", connected before the clock starts) to a policy server, one
+// request per decision and one in flight per connection, as Postfix's
+// smtpd sends them, with the attributes Postfix sends at RCPT. A "new"
+// answer must be a 450-style greylisting ("action=DEFER_IF_PERMIT ..." or
+// "action=450 ..."), a "known" one a first pass ("action=PREPEND
+// X-Greylist: ..."). --name labels the server in the output (default
+// "policy").
 //
-// Per phase: decisions/s, µs per decision, decisions per CPU-second of this
-// thread (the loop), of this process (with LMDB's writer thread), and of
-// the --peer-pids processes (redis-server or postgrey); for LMDB, the
+// Per phase: decisions/s, µs per decision, the latency of one decision as
+// its session sees it (p50, p99: over the policy protocol, from the write
+// of the request to the end of the answer; in process, from the posted
+// handler to the verdict), decisions per CPU-second of this thread (the
+// loop), of this process (with LMDB's writer thread), and of the
+// --peer-pids processes (redis-server, postgrey or moat); for LMDB, the
 // writer's jobs per commit (one fdatasync per commit: with C decisions in
 // flight, at most C jobs can be waiting for one).
 //
 //   greylist_bench (--store lmdb:PATH | --store redis:127.0.0.1:PORT |
-//                   --postgrey 127.0.0.1:PORT) [--concurrency 1,10,50]
-//                  [--count N] [--time-limit SECONDS] [--delay SECONDS]
+//                   --policy 127.0.0.1:PORT [--name NAME])
+//                  [--concurrency 1,10,50] [--count N]
+//                  [--time-limit SECONDS] [--delay SECONDS]
 //                  [--auto-allowlist N] [--maillog FILE] [--peer-pids P,Q]
 //
 // Prints a table, then one line "RESULT {json}" for the driver.
@@ -62,10 +72,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -102,8 +115,9 @@ using namespace moat;
 using Clock = std::chrono::steady_clock;
 
 struct Args {
-  std::string store;     // lmdb:PATH or redis:HOST:PORT
-  std::string postgrey;  // HOST:PORT
+  std::string store;            // lmdb:PATH or redis:HOST:PORT
+  std::string policy;           // HOST:PORT
+  std::string name = "policy";  // the policy server, in the output
   std::vector<size_t> concurrency = {1, 10, 50};
   size_t count = 100000;  // decisions per phase at most
   double time_limit = 3.0;
@@ -116,8 +130,8 @@ struct Args {
 [[noreturn]] void usage(const std::string& why) {
   fmt::print(stderr, "greylist_bench: {}\n", why);
   fmt::print(stderr,
-             "usage: greylist_bench (--store lmdb:PATH | --store redis:HOST:PORT | --postgrey "
-             "HOST:PORT) [--concurrency 1,10,50] [--count N] [--time-limit SECONDS] "
+             "usage: greylist_bench (--store lmdb:PATH | --store redis:HOST:PORT | --policy "
+             "HOST:PORT [--name NAME]) [--concurrency 1,10,50] [--count N] [--time-limit SECONDS] "
              "[--delay SECONDS] [--auto-allowlist N] [--maillog FILE] [--peer-pids P,Q]\n");
   std::exit(2);
 }
@@ -140,8 +154,10 @@ Args parse_args(int argc, char** argv) {
     const std::string value = argv[++i];
     if (arg == "--store") {
       a.store = value;
-    } else if (arg == "--postgrey") {
-      a.postgrey = value;
+    } else if (arg == "--policy") {
+      a.policy = value;
+    } else if (arg == "--name") {
+      a.name = value;
     } else if (arg == "--concurrency") {
       a.concurrency = numbers(value);
     } else if (arg == "--count") {
@@ -160,7 +176,7 @@ Args parse_args(int argc, char** argv) {
       usage("unknown option " + std::string(arg));
     }
   }
-  if (a.store.empty() == a.postgrey.empty()) usage("one of --store or --postgrey");
+  if (a.store.empty() == a.policy.empty()) usage("one of --store or --policy");
   if (a.concurrency.empty() || std::ranges::count(a.concurrency, 0)) usage("bad --concurrency");
   if (a.delay < 1) usage("--delay must be 1 or more");
   return a;
@@ -245,12 +261,18 @@ enum class Expect { kGreylisted, kFirstPass };
 
 struct Tally {
   size_t decisions = 0;
-  size_t greylisted = 0;  // 450 4.2.0 / DEFER_IF_PERMIT
-  size_t first_pass = 0;  // passed with an X-Greylist header
-  size_t passed = 0;      // passed without one
-  size_t other = 0;       // anything else (store failure, bad reply)
-  size_t rounds = 0;      // checks that were pending (finish_pending calls)
-  std::string sample;     // the first "other"
+  size_t greylisted = 0;            // 450 4.2.0 / DEFER_IF_PERMIT
+  size_t first_pass = 0;            // passed with an X-Greylist header
+  size_t passed = 0;                // passed without one
+  size_t other = 0;                 // anything else (store failure, bad reply)
+  size_t rounds = 0;                // checks that were pending (finish_pending calls)
+  std::string sample;               // the first "other"
+  std::vector<uint32_t> latencies;  // of each decision, ns
+
+  void note_latency(Clock::duration d) {
+    latencies.push_back(
+        static_cast<uint32_t>(std::min<int64_t>(std::chrono::nanoseconds(d).count(), UINT32_MAX)));
+  }
 
   void note_other(std::string what) {
     if (other++ == 0) sample = std::move(what);
@@ -266,6 +288,8 @@ struct Phase {
   double thread_cpu = 0, process_cpu = 0, peer_cpu = 0;
   long preempted = 0;
   uint64_t commits = 0, jobs = 0;  // LMDB
+
+  double p50_us = 0, p99_us = 0, max_us = 0;  // latency of one decision
 
   double rate() const { return seconds > 0 ? static_cast<double>(tally.decisions) / seconds : 0; }
   size_t expected_count() const {
@@ -349,10 +373,13 @@ asio::awaitable<void> moat_decision(const Moat& m, restriction::Answers& answers
 }
 
 // ---------------------------------------------------------------------------
-// postgrey: Postfix's policy protocol
+// A policy server: Postfix's policy protocol
 
-std::string policy_request(const Triplet& t, size_t g) {
-  return fmt::format(
+// The request Postfix's smtpd sends at RCPT, into `out` (reused).
+void policy_request(const Triplet& t, size_t g, std::string& out) {
+  out.clear();
+  fmt::format_to(
+      std::back_inserter(out),
       "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
       "client_address={}\nclient_name=unknown\nclient_port=40000\nreverse_client_name=unknown\n"
       "server_address=127.0.0.1\nserver_port=25\nhelo_name=mta.client.test\nsender={}\n"
@@ -365,7 +392,7 @@ std::string policy_request(const Triplet& t, size_t g) {
 
 void count_action(std::string_view answer, Tally& tally) {
   ++tally.decisions;
-  if (answer.starts_with("action=DEFER_IF_PERMIT ")) {
+  if (answer.starts_with("action=DEFER_IF_PERMIT ") || answer.starts_with("action=450 ")) {
     ++tally.greylisted;
   } else if (answer.starts_with("action=PREPEND X-Greylist:")) {
     ++tally.first_pass;
@@ -395,13 +422,14 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
   Clock::time_point deadline;
   bool failed = false;
 
-  // postgrey: one persistent connection per session, made before the clock starts.
+  // A policy server: one persistent connection per session, made before the
+  // clock starts.
   std::vector<std::unique_ptr<asio::ip::tcp::socket>> sockets;
   if (!moat) {
-    const auto colon = a.postgrey.rfind(':');
+    const auto colon = a.policy.rfind(':');
     const asio::ip::tcp::endpoint endpoint(
-        asio::ip::make_address(a.postgrey.substr(0, colon)),
-        static_cast<uint16_t>(std::stoi(a.postgrey.substr(colon + 1))));
+        asio::ip::make_address(a.policy.substr(0, colon)),
+        static_cast<uint16_t>(std::stoi(a.policy.substr(colon + 1))));
     for (size_t w = 0; w < workers; ++w) {
       auto socket = std::make_unique<asio::ip::tcp::socket>(io);
       socket->connect(endpoint);
@@ -410,6 +438,7 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
     }
   }
 
+  phase.tally.latencies.reserve(count);
   const auto before = Snapshot::take(a, lmdb);
   start = Clock::now();
   end = start;
@@ -419,27 +448,32 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
     asio::co_spawn(
         io,
         [&, w]() -> asio::awaitable<void> {
-          std::string buffer;  // postgrey's answers
+          std::string buffer;   // the policy server's answers
+          std::string request;  // the one in flight
           // A session's own: its answers, for all its transactions.
-          restriction::Answers answers(resolver, store);
+          restriction::Answers answers(resolver, store, nullptr);
           // The clock is read every 16 decisions.
           while (next < count && !failed && ((next & 15) != 0 || Clock::now() < deadline)) {
             const size_t i = next++;
             if (moat) {
               // A session's RCPT starts from an event of its own (a command read).
+              const auto sent = Clock::now();
               co_await asio::post(io, asio::use_awaitable);
               co_await moat_decision(*moat, answers, triplets[i], phase.tally);
+              phase.tally.note_latency(Clock::now() - sent);
             } else {
               auto& socket = *sockets[w];
-              const std::string request = policy_request(triplets[i], first_g + i);
+              policy_request(triplets[i], first_g + i, request);
               try {
+                const auto sent = Clock::now();
                 co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
                 const size_t n = co_await asio::async_read_until(
                     socket, asio::dynamic_buffer(buffer), "\n\n", asio::use_awaitable);
+                phase.tally.note_latency(Clock::now() - sent);
                 count_action(std::string_view(buffer).substr(0, n), phase.tally);
                 buffer.erase(0, n);
               } catch (const std::exception& e) {
-                phase.tally.note_other(std::string("postgrey connection: ") + e.what());
+                phase.tally.note_other(a.name + " connection: " + e.what());
                 failed = true;
               }
             }
@@ -462,6 +496,18 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
   phase.preempted = after.preempted - before.preempted;
   phase.commits = after.commits - before.commits;
   phase.jobs = after.jobs - before.jobs;
+  auto& latencies = phase.tally.latencies;
+  if (!latencies.empty()) {
+    // The nearest-rank percentiles.
+    std::ranges::sort(latencies);
+    const auto rank = [&](double q) {
+      const auto r = static_cast<size_t>(std::ceil(q * static_cast<double>(latencies.size())));
+      return static_cast<double>(latencies[std::clamp<size_t>(r, 1, latencies.size()) - 1]) / 1e3;
+    };
+    phase.p50_us = rank(0.50);
+    phase.p99_us = rank(0.99);
+    phase.max_us = static_cast<double>(latencies.back()) / 1e3;
+  }
   return phase;
 }
 
@@ -473,12 +519,13 @@ std::string phase_json(const Phase& p) {
   const auto& t = p.tally;
   return fmt::format(
       "{{\"name\": \"{}\", \"phase\": \"{}\", \"concurrency\": {}, \"decisions\": {}, "
-      "\"seconds\": {:.4f}, \"rate\": {:.1f}, \"thread_cpu\": {:.4f}, \"process_cpu\": {:.4f}, "
+      "\"seconds\": {:.4f}, \"rate\": {:.1f}, \"p50_us\": {:.1f}, \"p99_us\": {:.1f}, "
+      "\"max_us\": {:.1f}, \"thread_cpu\": {:.4f}, \"process_cpu\": {:.4f}, "
       "\"peer_cpu\": {:.4f}, \"preempted\": {}, \"greylisted\": {}, \"first_pass\": {}, "
       "\"passed\": {}, \"other\": {}, \"rounds\": {}, \"commits\": {}, \"jobs\": {}}}",
       p.name, p.expect == Expect::kGreylisted ? "new" : "known", p.concurrency, t.decisions,
-      p.seconds, p.rate(), p.thread_cpu, p.process_cpu, p.peer_cpu, p.preempted, t.greylisted,
-      t.first_pass, t.passed, t.other, t.rounds, p.commits, p.jobs);
+      p.seconds, p.rate(), p.p50_us, p.p99_us, p.max_us, p.thread_cpu, p.process_cpu, p.peer_cpu,
+      p.preempted, t.greylisted, t.first_pass, t.passed, t.other, t.rounds, p.commits, p.jobs);
 }
 
 }  // namespace
@@ -488,8 +535,7 @@ int main(int argc, char** argv) try {
   if (auto error = log::configure({.maillog_file = a.maillog}); !error.empty()) {
     throw std::runtime_error(error);
   }
-  const std::string target =
-      a.postgrey.empty() ? a.store.substr(0, a.store.find(':')) : std::string("postgrey");
+  const std::string target = a.policy.empty() ? a.store.substr(0, a.store.find(':')) : a.name;
 
   std::unique_ptr<Moat> moat;
   std::shared_ptr<state::Backend> backend;
@@ -533,7 +579,7 @@ int main(int argc, char** argv) try {
   }
 
   // Warm-up, not measured: connects to Redis, loads its scripts, touches
-  // the LMDB file; postgrey: opens its databases.
+  // the LMDB file; a policy server: opens its databases.
   {
     const auto warm = run_phase(a, io, moat.get(), resolver, store, lmdb.get(), "warm-up",
                                 Expect::kGreylisted, sets.back(), kWarmUp, 8, 64);
@@ -580,16 +626,16 @@ int main(int argc, char** argv) try {
     }
   }
 
-  fmt::print("{:<30} {:>7} {:>10} {:>8} {:>13} {:>14} {:>13} {:>11}  {}\n", "phase", "decs",
-             "decs/s", "µs/dec", "decs/thr-CPUs", "decs/proc-CPUs", "decs/peerCPUs", "jobs/commit",
-             "outcomes");
+  fmt::print("{:<30} {:>7} {:>10} {:>8} {:>9} {:>9} {:>13} {:>14} {:>13} {:>11}  {}\n", "phase",
+             "decs", "decs/s", "µs/dec", "p50 µs", "p99 µs", "decs/thr-CPUs", "decs/proc-CPUs",
+             "decs/peerCPUs", "jobs/commit", "outcomes");
   for (const Phase& p : phases) {
     const auto n = static_cast<double>(p.tally.decisions);
     fmt::print(
-        "{:<30} {:>7} {:>10.0f} {:>8.1f} {:>13.0f} {:>14.0f} {:>13.0f} {:>11.1f}  greylisted {} "
-        "first-pass {} pass {} other {}\n",
-        p.name, p.tally.decisions, p.rate(), p.rate() > 0 ? 1e6 / p.rate() : 0.0,
-        per(n, p.thread_cpu), per(n, p.process_cpu), per(n, p.peer_cpu),
+        "{:<30} {:>7} {:>10.0f} {:>8.1f} {:>9.1f} {:>9.1f} {:>13.0f} {:>14.0f} {:>13.0f} "
+        "{:>11.1f}  greylisted {} first-pass {} pass {} other {}\n",
+        p.name, p.tally.decisions, p.rate(), p.rate() > 0 ? 1e6 / p.rate() : 0.0, p.p50_us,
+        p.p99_us, per(n, p.thread_cpu), per(n, p.process_cpu), per(n, p.peer_cpu),
         per(static_cast<double>(p.jobs), static_cast<double>(p.commits)), p.tally.greylisted,
         p.tally.first_pass, p.tally.passed, p.tally.other);
   }

@@ -154,8 +154,9 @@ def run(args) -> int:
                                                  maillog)
             else:
                 with Postgrey(work, args.delay, args.auto_allowlist) as pg:
-                    result, rc, text = run_bench(args, ["--postgrey", f"127.0.0.1:{pg.port}"],
-                                                 [pg.proc.pid], maillog)
+                    result, rc, text = run_bench(
+                        args, ["--policy", f"127.0.0.1:{pg.port}", "--name", "postgrey"],
+                        [pg.proc.pid], maillog)
             print(text)
             if result is None:
                 print(f"greylist_bench: {target}: no RESULT line (exit {rc})", file=sys.stderr)

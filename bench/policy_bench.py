@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Policy requests per second and their latency: moat's policy server vs postgrey, greylisting.
+
+    /usr/bin/python3 bench/policy_bench.py \
+        --moat build/release/moat --bench build/release/greylist_bench
+
+Two policy servers in one invocation, one after the other, each alone with
+the client on loopback:
+
+- moat (`moat serve`, the --moat binary) with a generated main.cf
+  (tests/integration/harness/moat.py's MoatServer, in a temporary
+  directory): `moat_policy_listen = inet:127.0.0.1:PORT` (a free port),
+  `moat_policy_restrictions = check_greylist`, `moat_state_store =
+  lmdb:TMP/state.lmdb`, `moat_greylist_delay = D`,
+  `moat_greylist_auto_allowlist_clients = N`, `moat_workers = W`;
+- postgrey (Debian's /usr/sbin/postgrey, started by greylist_bench.py's
+  Postgrey: `--delay=D --auto-whitelist-clients=N`, empty whitelists,
+  its database in TMP/postgrey).
+
+TMP is one temporary directory (under --db-dir), so both databases are on
+the same file system.
+
+The client is the C++ program bench/greylist_bench.cc with `--policy
+127.0.0.1:PORT`, on one thread: one persistent connection per simulated
+Postfix smtpd process, each with one request in flight (the attributes
+Postfix sends at RCPT, a new triplet per request), 1, 10 and 50
+connections (--concurrency). Per level, "new" (unknown triplets: the
+answer must be a greylisting, DEFER_IF_PERMIT or 450) and, once D seconds
+have passed, "known" (the same triplets: the answer must be the first
+pass, PREPEND X-Greylist: ...); a wrong count is a problem (exit 1). The
+latency of each request is taken by the client, from the write of the
+request to the end of its answer.
+
+Prints a Markdown table (requests/s, p50 and p99 latency, requests per
+CPU-second of the server, the ratio moat/postgrey) and the aims (at the
+highest concurrency: moat ≥ 50x postgrey's requests/s, moat's p99 < 1 ms),
+and appends it to bench/RESULTS.md with the date and the command
+(`--no-record` skips that). Needs root (postgrey runs as its own user) and
+the postgrey package. Bounded: about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+
+from greylist_bench import (  # noqa: E402 (also puts tests/integration on sys.path)
+    HERE,
+    POSTGREY,
+    REPO,
+    Postgrey,
+    filesystem_of,
+    free_port,
+    phase_of,
+    postgrey_version,
+    run_bench,
+)
+from harness.moat import MoatServer  # noqa: E402
+
+AIM_RATIO = 50  # moat's requests/s over postgrey's, at the highest concurrency
+AIM_P99_US = 1000  # moat's p99 latency, at the highest concurrency
+
+def wait_policy_listening(moat: MoatServer, port: int, timeout: float = 10.0) -> None:
+    """Until moat says its policy server listens on `port` (after its SMTP
+    listener, which MoatServer waits for)."""
+    line = re.compile(rf"^moat: policy server listening on inet:127\.0\.0\.1:{port}\s*$", re.M)
+    deadline = time.monotonic() + timeout
+    while not line.search(moat.stderr()):
+        if not moat.running() or time.monotonic() > deadline:
+            raise RuntimeError(f"moat's policy server did not start:\n{moat.stderr()}")
+        time.sleep(0.02)
+
+
+def workers_of(args) -> int:
+    """The event loops moat runs: moat_workers, 0 meaning one per CPU."""
+    return args.workers or os.cpu_count() or 1
+
+
+def run(args) -> int:
+    if os.geteuid() != 0:
+        print("policy_bench: needs root (postgrey runs as its own user)", file=sys.stderr)
+        return 2
+    if not os.access(POSTGREY, os.X_OK):
+        print("policy_bench: postgrey is not installed", file=sys.stderr)
+        return 2
+    results: dict[str, dict] = {}
+    problems = ""
+    args.load = os.getloadavg()[0]
+    work = tempfile.mkdtemp(prefix="moat-policy-bench-", dir=args.db_dir)
+    os.chmod(work, 0o755)
+    args.fs = filesystem_of(work)
+    try:
+        for target in ("moat", "postgrey"):
+            if target == "moat":
+                port = free_port()
+                with MoatServer(args.moat, params={
+                    "moat_workers": str(args.workers),
+                    "moat_policy_listen": f"inet:127.0.0.1:{port}",
+                    "moat_policy_restrictions": "check_greylist",
+                    "moat_state_store": f"lmdb:{os.path.join(work, 'state.lmdb')}",
+                    "moat_greylist_delay": f"{args.delay}s",
+                    "moat_greylist_auto_allowlist_clients": str(args.auto_allowlist),
+                }) as moat:
+                    wait_policy_listening(moat, port)
+                    result, rc, text = run_bench(
+                        args, ["--policy", f"127.0.0.1:{port}", "--name", "moat"], [moat.pid],
+                        os.devnull)
+            else:
+                with Postgrey(work, args.delay, args.auto_allowlist) as pg:
+                    result, rc, text = run_bench(
+                        args, ["--policy", f"127.0.0.1:{pg.port}", "--name", "postgrey"],
+                        [pg.proc.pid], os.devnull)
+            print(text)
+            if result is None:
+                print(f"policy_bench: {target}: no RESULT line (exit {rc})", file=sys.stderr)
+                return 1
+            results[target] = result
+            problems += result["problems"]
+            if rc != 0 and not result["problems"]:
+                problems += f"{target}: exit {rc}; "
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report = format_report(results, args, problems)
+    print(report)
+    if not args.no_record:
+        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
+            f.write("\n" + report)
+        print("appended to bench/RESULTS.md")
+    return 1 if problems else 0
+
+
+def rate(p: dict | None) -> str:
+    return f"{p['rate']:,.0f}" if p else "—"
+
+
+def micros(p: dict | None, key: str) -> str:
+    if not p:
+        return "—"
+    return f"{p[key]:,.0f}" if p[key] >= 100 else f"{p[key]:.1f}"
+
+
+def per_cpu(p: dict | None, key: str) -> str:
+    return f"{p['decisions'] / p[key]:,.0f}" if p and p[key] else "—"
+
+
+def ratio(a: dict | None, b: dict | None) -> str:
+    return f"{a['rate'] / b['rate']:,.1f}" if a and b and b["rate"] else "—"
+
+
+def format_report(results: dict, args, problems: str) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
+    levels = [int(x) for x in args.concurrency.split(",")]
+    workers = workers_of(args)
+    lines = [
+        f"## {now} — policy requests, moat's policy server vs postgrey (policy_bench)",
+        "",
+        f"`{command}`",
+        "",
+        f"{platform.node()}, {os.cpu_count()} CPUs shared by the client and the server, Linux "
+        f"{platform.release()}, load average {args.load:.2f} at the start (other jobs share the "
+        f"machine). Client: `greylist_bench --policy` (one thread), one persistent connection "
+        f"per simulated smtpd process, one request in flight on each, the attributes Postfix "
+        f"sends at RCPT, a new triplet per request; latency per request as the client sees it "
+        f"(write of the request to the end of the answer). moat: `moat serve`, "
+        f"`moat_workers = {args.workers}` ({workers} event loop{'s' if workers != 1 else ''}"
+        f"{', one per CPU' if args.workers == 0 else ''}, plus LMDB's writer thread), "
+        f"`moat_policy_restrictions = check_greylist`, `moat_state_store = lmdb:TMP/state.lmdb`, "
+        f"`moat_greylist_delay = {args.delay}s`, "
+        f"`moat_greylist_auto_allowlist_clients = {args.auto_allowlist}`; decisions logged to "
+        f"a file. postgrey {postgrey_version()} (one process; `--delay={args.delay} "
+        f"--auto-whitelist-clients={args.auto_allowlist}`, empty whitelists, BerkeleyDB in "
+        f"TMP/postgrey, logging to a file). TMP under {args.db_dir or tempfile.gettempdir()} "
+        f"({args.fs}). The servers run one after the other, each alone with the client. new = "
+        f"unknown triplets (each written, greylisted); known = the same triplets after the "
+        f"delay (each passes, first pass). At most {args.count} requests or "
+        f"{args.time_limit:g} s per phase.",
+        "",
+        "| phase | connections | moat req/s | moat p50 µs | moat p99 µs | moat req/its-CPU-s "
+        "| postgrey req/s | postgrey p50 µs | postgrey p99 µs | postgrey req/its-CPU-s "
+        "| moat/postgrey req/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind in ("new", "known"):
+        for level in levels:
+            m = phase_of(results, "moat", kind, level)
+            pg = phase_of(results, "postgrey", kind, level)
+            lines.append(
+                f"| {kind} | {level} | {rate(m)} | {micros(m, 'p50_us')} | "
+                f"{micros(m, 'p99_us')} | {per_cpu(m, 'peer_cpu')} | {rate(pg)} | "
+                f"{micros(pg, 'p50_us')} | {micros(pg, 'p99_us')} | {per_cpu(pg, 'peer_cpu')} | "
+                f"{ratio(m, pg)} |")
+    lines.append("")
+    top = max(levels)
+    pairs = [(phase_of(results, "moat", kind, top), phase_of(results, "postgrey", kind, top))
+             for kind in ("new", "known")]
+    if all(m and pg and pg["rate"] for m, pg in pairs):
+        lowest = min(m["rate"] / pg["rate"] for m, pg in pairs)
+        lines.append(f"Aim: moat ≥ {AIM_RATIO}× postgrey's requests/s at {top} connections "
+                     f"(new and known): {'met' if lowest >= AIM_RATIO else 'not met'} "
+                     f"(lowest {lowest:,.1f}×).")
+    if all(m for m, _ in pairs):
+        highest = max(m["p99_us"] for m, _ in pairs)
+        lines.append(f"Aim: moat's p99 < {AIM_P99_US / 1000:g} ms at {top} connections (new and "
+                     f"known): {'met' if highest < AIM_P99_US else 'not met'} "
+                     f"(highest {highest:,.0f} µs).")
+    counts = []
+    for target in results:
+        for p in results[target]["phases"]:
+            counts.append(f"{target} {p['phase']} {p['concurrency']}: "
+                          f"{p['greylisted']} greylisted / {p['first_pass']} first pass of "
+                          f"{p['decisions']}")
+    lines += ["", "Outcomes (checked): " + "; ".join(counts) + "."]
+    if problems:
+        lines += ["", f"Problems: {problems}"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    release = os.path.join(REPO, "build", "release")
+    p.add_argument("--moat", default=os.path.join(release, "moat"),
+                   help="the moat binary, a release build (default: build/release/moat)")
+    p.add_argument("--bench", default=os.path.join(release, "greylist_bench"),
+                   help="the C++ client (default: build/release/greylist_bench)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="moat_workers, moat's event loops (default 0: one per CPU)")
+    p.add_argument("--concurrency", default="1,10,50",
+                   help="connections, one request in flight on each (default 1,10,50)")
+    p.add_argument("--count", type=int, default=100000,
+                   help="requests per phase at most (default 100000)")
+    p.add_argument("--time-limit", type=float, default=2.5,
+                   help="seconds per phase at most (default 2.5)")
+    p.add_argument("--delay", type=int, default=1, help="greylisting delay, seconds (default 1)")
+    p.add_argument("--auto-allowlist", type=int, default=5,
+                   help="moat_greylist_auto_allowlist_clients and postgrey's "
+                        "--auto-whitelist-clients (default 5, both defaults; 0: off)")
+    p.add_argument("--db-dir", default=None,
+                   help="where the temporary directory with moat's LMDB file and postgrey's "
+                        "database goes (default: the system's, /tmp)")
+    p.add_argument("--prefix", default="", help="run the client under this command")
+    p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    args = p.parse_args()
+    args.moat = os.path.abspath(args.moat)
+    args.bench = os.path.abspath(args.bench)
+    for path, target in ((args.moat, "moat"), (args.bench, "greylist_bench")):
+        if not os.access(path, os.X_OK):
+            print(f"policy_bench: no program at {path} (cmake -DCMAKE_BUILD_TYPE=Release "
+                  f"-DMOAT_BENCH=ON; ninja -C BUILD {target})", file=sys.stderr)
+            return 2
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
