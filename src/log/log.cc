@@ -1,6 +1,7 @@
 #include "log/log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -9,15 +10,19 @@
 #include <cerrno>
 #include <cstring>
 
-#include <sys/time.h>
+#include <atomic>
 #include <ctime>
 #include <mutex>
+#include <shared_mutex>
 
 namespace moat::log {
 namespace {
 
 struct Sink {
-  std::mutex mutex;
+  // Lines are written under a shared lock (each is one write(2), whole with
+  // O_APPEND), so loops do not queue behind each other's lines; configure()
+  // and opening the syslog socket take it exclusively.
+  std::shared_mutex mutex;
   int fd = -1;         // maillog_file, or -1 for syslog
   int syslog_fd = -1;  // datagram socket connected to /dev/log
   std::string name = "postfix";
@@ -49,6 +54,38 @@ std::string short_host_name() {
   return name.substr(0, name.find('.'));
 }
 
+// getpid() is a system call and lines are many: asked once per process
+// (again in a forked child).
+std::atomic<pid_t> cached_pid{0};
+
+pid_t process_id() {
+  pid_t pid = cached_pid.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    static const int registered =
+        pthread_atfork(nullptr, nullptr, [] { cached_pid.store(0, std::memory_order_relaxed); });
+    (void)registered;
+    pid = getpid();
+    cached_pid.store(pid, std::memory_order_relaxed);
+  }
+  return pid;
+}
+
+// "Nov 21 20:52:00": localtime_r takes glibc's time zone lock on every
+// call, so each thread formats a second once.
+std::string_view timestamp() {
+  thread_local time_t second = -1;
+  thread_local char text[32];
+  thread_local size_t length = 0;
+  const time_t now = std::time(nullptr);
+  if (now != second) {
+    tm local{};
+    localtime_r(&now, &local);
+    length = std::strftime(text, sizeof text, "%b %e %H:%M:%S", &local);
+    second = now;
+  }
+  return std::string_view(text, length);
+}
+
 std::string_view severity_prefix(Level level) {
   switch (level) {
     case Level::kWarning:
@@ -72,7 +109,7 @@ std::string configure(const Destination& destination) {
     if (fd < 0) return fmt::format("open {}: {}", destination.maillog_file, std::strerror(errno));
   }
   auto& s = sink();
-  std::lock_guard lock(s.mutex);
+  std::unique_lock lock(s.mutex);
   if (s.fd >= 0) ::close(s.fd);
   s.fd = fd;
   s.name = destination.syslog_name;
@@ -83,17 +120,12 @@ std::string configure(const Destination& destination) {
 
 void write(Level level, std::string_view program, std::string_view message) {
   auto& s = sink();
-  std::lock_guard lock(s.mutex);
   const auto prefix = severity_prefix(level);
-  timeval now{};
-  gettimeofday(&now, nullptr);
-  tm local{};
-  localtime_r(&now.tv_sec, &local);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &local);
+  const auto stamp = timestamp();
+  std::shared_lock lock(s.mutex);
   if (s.fd >= 0) {
     const std::string line = fmt::format("{} {} {}/{}[{}]: {}{}\n", stamp, s.host, s.name, program,
-                                         getpid(), prefix, message);
+                                         process_id(), prefix, message);
     // One write per line: O_APPEND keeps lines from several processes whole.
     [[maybe_unused]] auto written = ::write(s.fd, line.data(), line.size());
     return;
@@ -104,17 +136,23 @@ void write(Level level, std::string_view program, std::string_view message) {
                        : level == Level::kWarning ? LOG_WARNING
                                                   : LOG_ERR;
   const std::string datagram = fmt::format("<{}>{} {}/{}[{}]: {}{}", s.facility | severity, stamp,
-                                           s.name, program, getpid(), prefix, message);
+                                           s.name, program, process_id(), prefix, message);
   if (s.syslog_fd < 0) {
-    s.syslog_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strcpy(address.sun_path, "/dev/log");
-    if (s.syslog_fd >= 0 &&
-        ::connect(s.syslog_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      ::close(s.syslog_fd);
-      s.syslog_fd = -1;
+    lock.unlock();
+    std::unique_lock exclusive(s.mutex);
+    if (s.syslog_fd < 0) {
+      s.syslog_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      std::strcpy(address.sun_path, "/dev/log");
+      if (s.syslog_fd >= 0 &&
+          ::connect(s.syslog_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(s.syslog_fd);
+        s.syslog_fd = -1;
+      }
     }
+    exclusive.unlock();
+    lock.lock();
   }
   if (s.syslog_fd < 0 || ::send(s.syslog_fd, datagram.data(), datagram.size(), MSG_DONTWAIT) < 0) {
     // No syslog daemon (containers, tests): the line must not vanish.
