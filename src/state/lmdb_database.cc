@@ -201,10 +201,12 @@ uint64_t LmdbDatabase::submit(std::unique_ptr<LmdbJob> job) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    const bool waited_for = job->waited_for();
     queue_.push_back(std::move(job));
     ticket = submitted_.load(std::memory_order_relaxed) + 1;
     submitted_.store(ticket, std::memory_order_relaxed);
-    wake = writer_asleep_;
+    waited_for_queued_ += waited_for;
+    wake = writer_idle_ || (writer_gathering_ && waited_for);
   }
   // A busy writer takes the queue when its batch is done: no signal needed.
   if (wake) wake_writer_.notify_one();
@@ -241,22 +243,32 @@ void LmdbDatabase::run_writer() {
   using Clock = std::chrono::steady_clock;
   const bool sweeps = options_.sweep_interval.count() > 0;
   auto next_sweep = Clock::now() + options_.sweep_interval;
+  auto last_commit = Clock::now() - options_.behind_delay;
   bool sweeping = false;
   std::unique_lock lock(mutex_);
   while (true) {
     if (queue_.empty() && !stopping_ && !sweeping) {
       const auto woken = [&] { return !queue_.empty() || stopping_; };
-      writer_asleep_ = true;
+      writer_idle_ = true;
       if (sweeps) {
         wake_writer_.wait_until(lock, next_sweep, woken);
       } else {
         wake_writer_.wait(lock, woken);
       }
-      writer_asleep_ = false;
+      writer_idle_ = false;
+    }
+    if (!queue_.empty() && waited_for_queued_ == 0 && queue_.size() < options_.max_batch &&
+        !stopping_) {
+      writer_gathering_ = true;
+      wake_writer_.wait_until(lock, last_commit + options_.behind_delay, [&] {
+        return waited_for_queued_ > 0 || queue_.size() >= options_.max_batch || stopping_;
+      });
+      writer_gathering_ = false;
     }
     if (!queue_.empty()) {
       std::vector<std::unique_ptr<LmdbJob>> batch;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
+        waited_for_queued_ -= queue_.front()->waited_for();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -264,6 +276,7 @@ void LmdbDatabase::run_writer() {
       std::vector<LmdbJob*> jobs;
       for (auto& job : batch) jobs.push_back(job.get());
       write_jobs(jobs);
+      last_commit = Clock::now();
       const size_t count = batch.size();
       batch.clear();  // gone (their hold on the callers' loops too) before wait_idle() returns
       lock.lock();

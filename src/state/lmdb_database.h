@@ -11,6 +11,11 @@
 // Writes: every write is a job on the writer thread's queue. The writer
 // takes everything queued (up to max_batch jobs) and applies it in one write
 // transaction: one commit, one fsync for the whole batch (group commit).
+// Jobs nobody waits for (written behind, lmdb_store.h) wait for company:
+// while only such jobs are queued, the writer commits at most once per
+// behind_delay, so a stream of them costs one commit, one sync and one
+// wake-up of the writer per interval, not per job. A job someone waits
+// for is committed at once.
 // The read-modify-write operations are atomic because only that thread
 // writes (and LMDB's write lock keeps other processes out meanwhile). A job
 // that LMDB fails (map full, I/O) gets its error; the batch's other jobs are
@@ -59,6 +64,8 @@ struct LmdbOptions {
   std::chrono::milliseconds sweep_interval = std::chrono::seconds(60);  // 0: never
   size_t sweep_chunk = 1000;  // entries examined per sweep transaction
   size_t max_batch = 1024;    // jobs per write transaction
+  // How long jobs nobody waits for may wait for a commit (after the last).
+  std::chrono::milliseconds behind_delay = std::chrono::milliseconds(5);
   // The wall clock that expiry is measured by; tests set their own.
   std::function<std::chrono::system_clock::time_point()> clock;
 };
@@ -109,6 +116,8 @@ class LmdbJob {
   // Delivers the result of the last apply(), or `commit_error` when the
   // transaction holding it did not commit.
   virtual void finish(const std::string* commit_error) = 0;
+  // Someone waits for finish(): commit without delay.
+  virtual bool waited_for() const { return true; }
 };
 
 class LmdbDatabase {
@@ -157,7 +166,10 @@ class LmdbDatabase {
   // Written under mutex_; atomic so that backlog() and finished_jobs() need no lock.
   std::atomic<uint64_t> submitted_ = 0;
   std::atomic<uint64_t> finished_ = 0;
-  bool writer_asleep_ = false;  // a job must wake it
+  size_t waited_for_queued_ = 0;  // queued jobs that someone waits for
+  bool writer_idle_ = false;      // asleep with nothing queued: any job wakes it
+  bool writer_gathering_ =
+      false;  // letting jobs nobody waits for gather: a waited-for job wakes it
   bool stopping_ = false;
 
   std::string registered_as_;  // the key among open databases; empty until open

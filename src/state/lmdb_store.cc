@@ -88,6 +88,8 @@ class BehindJob final : public LmdbJob {
     error_ = result ? std::string() : std::move(result.error());
   }
 
+  bool waited_for() const override { return false; }
+
   void finish(const std::string* commit_error) override {
     const std::string& error = commit_error ? *commit_error : error_;
     if (error.empty()) return;

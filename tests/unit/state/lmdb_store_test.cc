@@ -375,6 +375,46 @@ TEST_F(LmdbStoreTest, GreylistingAnswersDoNotWaitForTheCommit) {
   other.reset();
 }
 
+// Written-behind jobs wait for company, up to behind_delay after the last
+// commit; a write someone waits for is committed at once and takes them
+// along. Nothing is lost either way.
+TEST_F(LmdbStoreTest, WrittenBehindJobsShareACommit) {
+  auto database = open({.behind_delay = 10s});
+  ASSERT_TRUE(database);
+  auto store = make_lmdb_store(database, loop_);
+  ASSERT_TRUE(run(store->set("test:first", "v", 3600s)));
+  const auto commits_before = database->stats().value_or(LmdbStats{}).commits;
+  const GreylistRule rule{
+      .now = 1'700'000'000, .delay = 300, .retry_window = 86400, .max_age = 86400};
+  constexpr int kDecisions = 20;
+  for (int i = 0; i < kDecisions; ++i) {
+    ASSERT_TRUE(run(store->greylist("grey:" + std::to_string(i), rule)));
+  }
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(database->stats().value_or(LmdbStats{}).commits, commits_before);
+  EXPECT_EQ(database->backlog(), uint64_t{kDecisions});
+
+  const auto set = run_on(loop_, store->set("test:waited", "v", 3600s), 5s);
+  EXPECT_TRUE(set) << set.error();
+  EXPECT_EQ(database->backlog(), 0u);
+  EXPECT_EQ(database->stats().value_or(LmdbStats{}).commits, commits_before + 1);
+
+  // With no write waited for, they are committed after the delay.
+  auto quick = LmdbDatabase::open((dir_.path() / "quick.lmdb").string(), {.behind_delay = 50ms});
+  ASSERT_TRUE(quick) << quick.error();
+  auto quick_store = make_lmdb_store(*quick, loop_);
+  ASSERT_TRUE(run(quick_store->set("test:first", "v", 3600s)));
+  const auto quick_before = (*quick)->stats().value_or(LmdbStats{}).commits;
+  for (int i = 0; i < kDecisions; ++i) {
+    ASSERT_TRUE(run(quick_store->greylist("grey:" + std::to_string(i), rule)));
+  }
+  (*quick)->wait_idle();
+  EXPECT_EQ((*quick)->stats().value_or(LmdbStats{}).commits, quick_before + 1);
+  EXPECT_EQ(run(quick_store->get("grey:7")).value_or(std::nullopt).value_or("<absent>"),
+            "1700000000,1700000000");
+  quick_store.reset();
+}
+
 // When the writer has fallen far behind, answers wait for their commits
 // again: a held writer with a long queue keeps greylist() from completing.
 TEST_F(LmdbStoreTest, AFarBehindWriterMakesAnswersWaitAgain) {
