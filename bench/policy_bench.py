@@ -4,8 +4,8 @@
     /usr/bin/python3 bench/policy_bench.py \
         --moat build/release/moat --bench build/release/greylist_bench
 
-Two policy servers in one invocation, one after the other, each alone with
-the client on loopback:
+Three policy servers in one invocation, one after the other, each alone
+with the client on loopback:
 
 - moat (`moat serve`, the --moat binary) with a generated main.cf
   (tests/integration/harness/moat.py's MoatServer, in a temporary
@@ -15,7 +15,11 @@ the client on loopback:
   `moat_greylist_auto_allowlist_clients = N`, `moat_workers = W`;
 - postgrey (Debian's /usr/sbin/postgrey, started by greylist_bench.py's
   Postgrey: `--delay=D --auto-whitelist-clients=N`, empty whitelists,
-  its database in TMP/postgrey).
+  its database in TMP/postgrey);
+- the reference (bench/policy_reference.cc, next to the client): a
+  one-thread server that greylists in a hash set in memory, no delay, no
+  store, no log: what the loopback transport and the protocol cost on
+  this machine, the ceiling any policy server meets with this client.
 
 TMP is one temporary directory (under --db-dir), so both databases are on
 the same file system.
@@ -32,7 +36,8 @@ latency of each request is taken by the client, from the write of the
 request to the end of its answer.
 
 Prints a Markdown table (requests/s, p50 and p99 latency, requests per
-CPU-second of the server, the ratio moat/postgrey) and the aims (at the
+CPU-second of the server, the ratios moat/postgrey and moat/reference,
+the reference's requests/s and p99) and the aims (at the
 highest concurrency: moat ≥ 50x postgrey's requests/s, moat's p99 < 1 ms),
 and appends it to bench/RESULTS.md with the date and the command
 (`--no-record` skips that). Needs root (postgrey runs as its own user) and
@@ -48,6 +53,7 @@ import platform
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -98,7 +104,7 @@ def run(args) -> int:
     os.chmod(work, 0o755)
     args.fs = filesystem_of(work)
     try:
-        for target in ("moat", "postgrey"):
+        for target in ("moat", "postgrey", "reference"):
             if target == "moat":
                 port = free_port()
                 with MoatServer(args.moat, params={
@@ -113,6 +119,17 @@ def run(args) -> int:
                     result, rc, text = run_bench(
                         args, ["--policy", f"127.0.0.1:{port}", "--name", "moat"], [moat.pid],
                         os.devnull)
+            elif target == "reference":
+                port = free_port()
+                with subprocess.Popen([args.reference, str(port)], stdout=subprocess.PIPE,
+                                      text=True) as ref:
+                    try:
+                        ref.stdout.readline()  # "listening"
+                        result, rc, text = run_bench(
+                            args, ["--policy", f"127.0.0.1:{port}", "--name", "reference"],
+                            [ref.pid], os.devnull)
+                    finally:
+                        ref.kill()
             else:
                 with Postgrey(work, args.delay, args.auto_allowlist) as pg:
                     result, rc, text = run_bench(
@@ -186,18 +203,19 @@ def format_report(results: dict, args, problems: str) -> str:
         "",
         "| phase | connections | moat req/s | moat p50 µs | moat p99 µs | moat req/its-CPU-s "
         "| postgrey req/s | postgrey p50 µs | postgrey p99 µs | postgrey req/its-CPU-s "
-        "| moat/postgrey req/s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| moat/postgrey req/s | reference req/s | reference p99 µs | moat/reference req/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind in ("new", "known"):
         for level in levels:
             m = phase_of(results, "moat", kind, level)
             pg = phase_of(results, "postgrey", kind, level)
+            ref = phase_of(results, "reference", kind, level)
             lines.append(
                 f"| {kind} | {level} | {rate(m)} | {micros(m, 'p50_us')} | "
                 f"{micros(m, 'p99_us')} | {per_cpu(m, 'peer_cpu')} | {rate(pg)} | "
                 f"{micros(pg, 'p50_us')} | {micros(pg, 'p99_us')} | {per_cpu(pg, 'peer_cpu')} | "
-                f"{ratio(m, pg)} |")
+                f"{ratio(m, pg)} | {rate(ref)} | {micros(ref, 'p99_us')} | {ratio(m, ref)} |")
     lines.append("")
     top = max(levels)
     pairs = [(phase_of(results, "moat", kind, top), phase_of(results, "postgrey", kind, top))
@@ -212,6 +230,15 @@ def format_report(results: dict, args, problems: str) -> str:
         lines.append(f"Aim: moat's p99 < {AIM_P99_US / 1000:g} ms at {top} connections (new and "
                      f"known): {'met' if highest < AIM_P99_US else 'not met'} "
                      f"(highest {highest:,.0f} µs).")
+    refs = [phase_of(results, "reference", kind, top) for kind in ("new", "known")]
+    pgs = [pg for _, pg in pairs]
+    if all(refs) and all(pg and pg["rate"] for pg in pgs):
+        lines.append(f"The reference on this machine, at {top} connections: "
+                     f"{min(r['rate'] for r in refs):,.0f}-{max(r['rate'] for r in refs):,.0f} "
+                     f"requests/s ({min(r['rate'] / pg['rate'] for r, pg in zip(refs, pgs)):,.1f}-"
+                     f"{max(r['rate'] / pg['rate'] for r, pg in zip(refs, pgs)):,.1f}× postgrey), "
+                     f"p99 {min(r['p99_us'] for r in refs):,.0f}-"
+                     f"{max(r['p99_us'] for r in refs):,.0f} µs.")
     counts = []
     for target in results:
         for p in results[target]["phases"]:
@@ -231,6 +258,8 @@ def main() -> int:
                    help="the moat binary, a release build (default: build/release/moat)")
     p.add_argument("--bench", default=os.path.join(release, "greylist_bench"),
                    help="the C++ client (default: build/release/greylist_bench)")
+    p.add_argument("--reference", default=None,
+                   help="the reference server (default: policy_reference next to --bench)")
     p.add_argument("--workers", type=int, default=0,
                    help="moat_workers, moat's event loops (default 0: one per CPU)")
     p.add_argument("--concurrency", default="1,10,50",
@@ -251,7 +280,10 @@ def main() -> int:
     args = p.parse_args()
     args.moat = os.path.abspath(args.moat)
     args.bench = os.path.abspath(args.bench)
-    for path, target in ((args.moat, "moat"), (args.bench, "greylist_bench")):
+    args.reference = os.path.abspath(
+        args.reference or os.path.join(os.path.dirname(args.bench), "policy_reference"))
+    for path, target in ((args.moat, "moat"), (args.bench, "greylist_bench"),
+                         (args.reference, "policy_reference")):
         if not os.access(path, os.X_OK):
             print(f"policy_bench: no program at {path} (cmake -DCMAKE_BUILD_TYPE=Release "
                   f"-DMOAT_BENCH=ON; ninja -C BUILD {target})", file=sys.stderr)
