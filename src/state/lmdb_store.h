@@ -13,9 +13,9 @@
 // by the same rule, atomically as ever. So a decision never waits for a
 // disk sync (milliseconds on most disks, which would cap decisions at
 // sessions ÷ sync time), and the stored state is what it would have been.
-// The price: a write reaches the disk with the next commit, milliseconds
-// after its answer, so a crash can lose the last few (their senders are
-// greylisted once more); and an answer may not yet see a write made in
+// The price: a write reaches the disk with the next commit (within
+// LmdbOptions::behind_delay, 5 ms, plus a sync), so a crash can lose the
+// last few (their senders are greylisted once more); and an answer may not yet see a write made in
 // those milliseconds through another front or process (two first
 // attempts of one triplet both answered "new"; the entry records the
 // first). When the writer falls far behind (a stalled disk), answers wait
