@@ -41,69 +41,31 @@ import datetime
 import json
 import os
 import platform
-import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
-from harness.postfix import free_port  # noqa: E402
+from harness.postgrey import POSTGREY, PostgreyServer  # noqa: E402
 from harness.redis import RedisServer, redis_available  # noqa: E402
 
-POSTGREY = "/usr/sbin/postgrey"
 AIMS = {"lmdb": 50000, "redis": 20000}  # decisions/s on one core, at the highest concurrency
 
 
-class Postgrey:
-    """The real postgrey on 127.0.0.1:PORT with its database in `dbdir`."""
-
-    def __init__(self, work: str, delay: int, auto_allowlist: int):
-        self.port = free_port()
-        self.dbdir = os.path.join(work, "postgrey")
-        os.mkdir(self.dbdir)
-        empty = os.path.join(work, "empty-whitelist")
-        open(empty, "w").close()
-        user = pwd.getpwnam("postgrey")
-        os.chown(self.dbdir, user.pw_uid, user.pw_gid)
-        self.log_path = os.path.join(work, "postgrey.log")
-        self.args = [POSTGREY, f"--inet=127.0.0.1:{self.port}", f"--dbdir={self.dbdir}",
-                     f"--delay={delay}", f"--auto-whitelist-clients={auto_allowlist}",
-                     f"--whitelist-clients={empty}", f"--whitelist-recipients={empty}",
-                     "--user=postgrey", "--group=postgrey"]
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> "Postgrey":
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                with open(self.log_path, errors="replace") as f:
-                    raise RuntimeError(f"postgrey did not start:\n{f.read()}")
-            time.sleep(0.1)
-
-    def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def postgrey(work: str, delay: int, auto_allowlist: int) -> PostgreyServer:
+    """The real postgrey on a free loopback port, its database under `work`
+    (the file system moat's LMDB file is on), with empty whitelists as
+    moat's allowlists are empty by default."""
+    empty = os.path.join(work, "empty-whitelist")
+    open(empty, "w").close()
+    return PostgreyServer(delay=delay, parent=work, extra=[
+        f"--auto-whitelist-clients={auto_allowlist}", f"--whitelist-clients={empty}",
+        f"--whitelist-recipients={empty}"])
 
 
 def run_bench(args, target_args: list[str], peer_pids: list[int], maillog: str) -> tuple[dict | None, int, str]:
@@ -153,7 +115,7 @@ def run(args) -> int:
                     result, rc, text = run_bench(args, ["--store", redis.spec], [redis.proc.pid],
                                                  maillog)
             else:
-                with Postgrey(work, args.delay, args.auto_allowlist) as pg:
+                with postgrey(work, args.delay, args.auto_allowlist) as pg:
                     result, rc, text = run_bench(
                         args, ["--policy", f"127.0.0.1:{pg.port}", "--name", "postgrey"],
                         [pg.proc.pid], maillog)

@@ -14,7 +14,7 @@ with the client on loopback:
   lmdb:TMP/state.lmdb`, `moat_greylist_delay = D`,
   `moat_greylist_auto_allowlist_clients = N`, `moat_workers = W`;
 - postgrey (Debian's /usr/sbin/postgrey, started by greylist_bench.py's
-  Postgrey: `--delay=D --auto-whitelist-clients=N`, empty whitelists,
+  postgrey(): `--delay=D --auto-whitelist-clients=N`, empty whitelists,
   its database in TMP/postgrey);
 - the reference (bench/policy_reference.cc, next to the client): a
   one-thread server that greylists in a hash set in memory, no delay, no
@@ -62,14 +62,14 @@ from greylist_bench import (  # noqa: E402 (also puts tests/integration on sys.p
     HERE,
     POSTGREY,
     REPO,
-    Postgrey,
     filesystem_of,
-    free_port,
     phase_of,
+    postgrey,
     postgrey_version,
     run_bench,
 )
 from harness.moat import MoatServer  # noqa: E402
+from harness.postfix import free_port  # noqa: E402
 
 AIM_RATIO = 50  # moat's requests/s over postgrey's, at the highest concurrency
 AIM_P99_US = 1000  # moat's p99 latency, at the highest concurrency
@@ -131,7 +131,7 @@ def run(args) -> int:
                     finally:
                         ref.kill()
             else:
-                with Postgrey(work, args.delay, args.auto_allowlist) as pg:
+                with postgrey(work, args.delay, args.auto_allowlist) as pg:
                     result, rc, text = run_bench(
                         args, ["--policy", f"127.0.0.1:{pg.port}", "--name", "postgrey"],
                         [pg.proc.pid], os.devnull)

@@ -32,12 +32,14 @@ def postgrey_available() -> str | None:
 
 class PostgreyServer:
     def __init__(self, delay: int = 300, extra: list[str] | None = None,
-                 start_timeout: float = 15.0):
+                 start_timeout: float = 15.0, parent: str | None = None):
+        """`parent`: where its temporary directory goes (the system's
+        temporary directory by default)."""
         self.delay = delay
         self.extra = list(extra or [])
         self.start_timeout = start_timeout
         self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="moat-postgrey-")
+        self.dir = tempfile.mkdtemp(prefix="moat-postgrey-", dir=parent)
         self.proc: subprocess.Popen | None = None
         atexit.register(self._atexit)
 
