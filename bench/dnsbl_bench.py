@@ -207,8 +207,8 @@ def nsd_version() -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bench", default=os.path.join(REPO, "build", "bench", "dnsbl_bench"),
-                   help="the C++ program (default: build/bench/dnsbl_bench)")
+    p.add_argument("--bench", default=os.path.join(REPO, "build", "release", "dnsbl_bench"),
+                   help="the C++ program (default: build/release/dnsbl_bench)")
     p.add_argument("--clients", type=int, default=20000,
                    help="new clients per cold run (default 20000)")
     p.add_argument("--concurrency", default="50,200",

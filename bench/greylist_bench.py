@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Greylisting decisions per second: moat's check_greylist on LMDB and on Redis, postgrey as the reference.
 
-    /usr/bin/python3 bench/greylist_bench.py --bench build/helper-greybench/greylist_bench
+    /usr/bin/python3 bench/greylist_bench.py
 
 Runs the C++ program (bench/greylist_bench.cc) three times, on the same
 workload and settings:
@@ -252,9 +252,8 @@ def postgrey_version() -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bench", default=os.path.join(REPO, "build", "helper-greybench",
-                                                   "greylist_bench"),
-                   help="the C++ program (default: build/helper-greybench/greylist_bench)")
+    p.add_argument("--bench", default=os.path.join(REPO, "build", "release", "greylist_bench"),
+                   help="the C++ program (default: build/release/greylist_bench)")
     p.add_argument("--targets", default="lmdb,redis,postgrey",
                    help="which to run, of lmdb,redis,postgrey (default: all three)")
     p.add_argument("--concurrency", default="1,10,50",

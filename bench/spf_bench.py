@@ -284,8 +284,8 @@ def format_report(rows, args, problems: str) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bench", default=os.path.join(REPO, "build", "spfbench", "spf_bench"),
-                   help="the C++ program (default: build/spfbench/spf_bench)")
+    p.add_argument("--bench", default=os.path.join(REPO, "build", "release", "spf_bench"),
+                   help="the C++ program (default: build/release/spf_bench)")
     p.add_argument("--cold", type=int, default=10000,
                    help="moat cold evaluations, each on its own copy of the chain (default 10000)")
     p.add_argument("--pyspf-cold", type=int, default=1000,
