@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 20
 
 # Debian 12 packages the build, the tests and the benchmarks need.
 PACKAGES := build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
-            libasio-dev libfmt-dev libssl-dev libc-ares-dev liblmdb-dev libhiredis-dev \
+            libasio-dev libfmt-dev libssl-dev libc-ares-dev liblmdb-dev \
             libpcre2-dev googletest libgtest-dev libbenchmark-dev \
             python3 swaks postfix postfix-pcre fail2ban nsd python3-spf python3-dns python3-yaml \
             redis-server postgrey postfix-policyd-spf-python publicsuffix
