@@ -70,7 +70,8 @@ class Store {
   //                                  retry_window: first = now (start over);
   //                                  a FIRST in the future becomes now
   //   then store "first,now" with time to live max_age.
-  // The caller greylists while now - first < delay.
+  // The caller greylists while now - first < delay. (LMDB answers before
+  // the step's write commits, from what its front knows: lmdb_store.h.)
   virtual asio::awaitable<Result<GreylistSeen>> greylist(std::string key, GreylistRule rule) = 0;
 
   // Counts an event at most once per `interval`, atomically: the value is
