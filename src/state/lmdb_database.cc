@@ -216,7 +216,7 @@ uint64_t LmdbDatabase::submit(std::unique_ptr<LmdbJob> job) {
 void LmdbDatabase::wait_idle() {
   std::unique_lock lock(mutex_);
   const uint64_t target = submitted_;
-  job_finished_.wait(lock, [&] { return finished_ >= target; });
+  job_released_.wait(lock, [&] { return released_ >= target; });
 }
 
 Result<LmdbStats> LmdbDatabase::stats() {
@@ -233,7 +233,7 @@ Result<LmdbStats> LmdbDatabase::stats() {
                    .map_size = info.me_mapsize,
                    .used_bytes = (info.me_last_pgno + 1) * size_t{stat.ms_psize},
                    .commits = commits_,
-                   .jobs = jobs_,
+                   .jobs = finished_,
                    .swept = swept_};
 }
 
@@ -280,8 +280,8 @@ void LmdbDatabase::run_writer() {
       const size_t count = batch.size();
       batch.clear();  // gone (their hold on the callers' loops too) before wait_idle() returns
       lock.lock();
-      finished_.store(finished_ + count, std::memory_order_release);
-      job_finished_.notify_all();
+      released_ += count;
+      job_released_.notify_all();
     }
     if (stopping_) {
       if (queue_.empty()) return;
@@ -324,16 +324,18 @@ void LmdbDatabase::write_jobs(std::span<LmdbJob* const> jobs) {
       return;
     }
     mdb_txn_abort(txn);
-    finish(*jobs[applied], nullptr);  // its result holds the error
     write_jobs(jobs.first(applied));
+    finish(*jobs[applied], nullptr);  // its result holds the error; after those before it
     jobs = jobs.subspan(applied + 1);
   }
 }
 
 // Counted before the result is posted: a caller holding its result sees it
-// in stats().
+// in stats() and in finished_jobs(). Jobs finish in submission order (the
+// queue is taken in order, and a failed job's neighbours before it finish
+// first), so finished_jobs() reaching a ticket means that job is done.
 void LmdbDatabase::finish(LmdbJob& job, const std::string* commit_error) {
-  ++jobs_;
+  finished_.fetch_add(1, std::memory_order_release);
   job.finish(commit_error);
 }
 

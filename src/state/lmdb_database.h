@@ -161,15 +161,16 @@ class LmdbDatabase {
 
   std::mutex mutex_;
   std::condition_variable wake_writer_;
-  std::condition_variable job_finished_;
+  std::condition_variable job_released_;
   std::deque<std::unique_ptr<LmdbJob>> queue_;
-  // Written under mutex_; atomic so that backlog() and finished_jobs() need no lock.
+  // Written under mutex_; atomic so that backlog() needs no lock.
   std::atomic<uint64_t> submitted_ = 0;
-  std::atomic<uint64_t> finished_ = 0;
+  // Jobs whose batch is over and whose objects are gone (wait_idle()).
+  uint64_t released_ = 0;
   size_t waited_for_queued_ = 0;  // queued jobs that someone waits for
   bool writer_idle_ = false;      // asleep with nothing queued: any job wakes it
-  bool writer_gathering_ =
-      false;  // letting jobs nobody waits for gather: a waited-for job wakes it
+  // Letting jobs nobody waits for gather: a waited-for job wakes it.
+  bool writer_gathering_ = false;
   bool stopping_ = false;
 
   std::string registered_as_;  // the key among open databases; empty until open
@@ -177,7 +178,9 @@ class LmdbDatabase {
   // The writer's own: where the sweep goes on from (empty: the start).
   std::string sweep_from_;
   std::atomic<uint64_t> commits_ = 0;
-  std::atomic<uint64_t> jobs_ = 0;
+  // Jobs finished, in submission order, each counted before its result
+  // leaves (finished_jobs(), stats().jobs).
+  std::atomic<uint64_t> finished_ = 0;
   std::atomic<uint64_t> swept_ = 0;
   std::thread writer_;
 };

@@ -415,6 +415,22 @@ TEST_F(LmdbStoreTest, WrittenBehindJobsShareACommit) {
   quick_store.reset();
 }
 
+// A front forgets its written-behind value once the job is done, and a
+// later write someone waited for is done after it: reads see the later one.
+TEST_F(LmdbStoreTest, AWaitedForWriteAfterAWrittenBehindOneIsWhatReadsSee) {
+  auto database = open();
+  ASSERT_TRUE(database);
+  auto store = make_lmdb_store(database, loop_);
+  const GreylistRule rule{
+      .now = 1'700'000'000, .delay = 300, .retry_window = 86400, .max_age = 86400};
+  for (int i = 0; i < 50; ++i) {
+    const std::string key = "grey:" + std::to_string(i);
+    ASSERT_TRUE(run(store->greylist(key, rule)));
+    ASSERT_TRUE(run(store->set(key, "replaced", 3600s)));
+    EXPECT_EQ(run(store->get(key)).value_or(std::nullopt).value_or("<absent>"), "replaced");
+  }
+}
+
 // When the writer has fallen far behind, answers wait for their commits
 // again: a held writer with a long queue keeps greylist() from completing.
 TEST_F(LmdbStoreTest, AFarBehindWriterMakesAnswersWaitAgain) {
