@@ -69,6 +69,11 @@ int serve(const std::string& config_path) {
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   deliver::DeliveryService delivery(
       static_cast<size_t>(std::max<long long>(config.get_integer("moat_delivery_threads"), 1)));
+  // Signals are caught from here on, before "listening" is announced: a
+  // SIGHUP or SIGTERM that comes while moat starts waits for it instead of
+  // killing it.
+  asio::io_context control;
+  asio::signal_set signals(control, SIGHUP, SIGTERM, SIGINT);
   net::Server server(loaded.listen, static_cast<size_t>(workers), delivery, loaded.smtpd);
   if (auto error = server.bind(); !error.empty()) {
     std::cerr << "moat: fatal: " << error << '\n';
@@ -99,8 +104,6 @@ int serve(const std::string& config_path) {
   server.start();
   log::info("master", "daemon started -- version 0.1, configuration {}", config_path);
 
-  asio::io_context control;
-  asio::signal_set signals(control, SIGHUP, SIGTERM, SIGINT);
   auto shutdown_grace = config.get_time("moat_shutdown_timeout");
   std::function<void(std::error_code, int)> on_signal = [&](std::error_code ec, int signal) {
     if (ec) return;
