@@ -119,17 +119,32 @@ def run(args) -> int:
                     result, rc, text = run_bench(
                         args, ["--policy", f"127.0.0.1:{pg.port}", "--name", "postgrey"],
                         [pg.proc.pid], maillog)
-            print(text)
-            if result is None:
-                print(f"greylist_bench: {target}: no RESULT line (exit {rc})", file=sys.stderr)
+            found = take_result("greylist_bench", target, result, rc, text, results)
+            if found is None:
                 return 1
-            results[target] = result
-            problems += result["problems"]
-            if rc != 0 and not result["problems"]:
-                problems += f"{target}: exit {rc}; "
+            problems += found
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report = format_report(results, args, problems)
+    return publish(format_report(results, args, problems), args, problems)
+
+
+def take_result(program: str, target: str, result: dict | None, rc: int, text: str,
+                results: dict) -> str | None:
+    """Prints a run's output and keeps its RESULT under `target`; the
+    problems it reports, or None when it printed no RESULT line."""
+    print(text)
+    if result is None:
+        print(f"{program}: {target}: no RESULT line (exit {rc})", file=sys.stderr)
+        return None
+    results[target] = result
+    if rc != 0 and not result["problems"]:
+        return f"{target}: exit {rc}; "
+    return result["problems"]
+
+
+def publish(report: str, args, problems: str) -> int:
+    """Prints the report and appends it to bench/RESULTS.md (unless
+    --no-record); the exit status."""
     print(report)
     if not args.no_record:
         with open(os.path.join(HERE, "RESULTS.md"), "a") as f:

@@ -59,14 +59,15 @@ import tempfile
 import time
 
 from greylist_bench import (  # noqa: E402 (also puts tests/integration on sys.path)
-    HERE,
     POSTGREY,
     REPO,
     filesystem_of,
     phase_of,
     postgrey,
     postgrey_version,
+    publish,
     run_bench,
+    take_result,
 )
 from harness.moat import MoatServer  # noqa: E402
 from harness.postfix import free_port  # noqa: E402
@@ -135,23 +136,13 @@ def run(args) -> int:
                     result, rc, text = run_bench(
                         args, ["--policy", f"127.0.0.1:{pg.port}", "--name", "postgrey"],
                         [pg.proc.pid], os.devnull)
-            print(text)
-            if result is None:
-                print(f"policy_bench: {target}: no RESULT line (exit {rc})", file=sys.stderr)
+            found = take_result("policy_bench", target, result, rc, text, results)
+            if found is None:
                 return 1
-            results[target] = result
-            problems += result["problems"]
-            if rc != 0 and not result["problems"]:
-                problems += f"{target}: exit {rc}; "
+            problems += found
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report = format_report(results, args, problems)
-    print(report)
-    if not args.no_record:
-        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
-            f.write("\n" + report)
-        print("appended to bench/RESULTS.md")
-    return 1 if problems else 0
+    return publish(format_report(results, args, problems), args, problems)
 
 
 def rate(p: dict | None) -> str:
