@@ -55,6 +55,7 @@
 #include <string_view>
 #include <thread>
 
+#include "state/lmdb_unwritten.h"
 #include "state/store.h"
 
 namespace moat::state {
@@ -134,6 +135,8 @@ class LmdbDatabase {
   // finished_jobs() has reached its ticket.
   uint64_t submit(std::unique_ptr<LmdbJob> job);
   uint64_t finished_jobs() const { return finished_.load(std::memory_order_acquire); }
+  // The fronts' written-behind values, shared by all of them.
+  LmdbUnwritten& unwritten() { return unwritten_; }
   // Jobs submitted and not yet finished.
   uint64_t backlog() const { return submitted_.load(std::memory_order_relaxed) - finished_jobs(); }
   // Blocks until every job submitted so far has finished.
@@ -174,6 +177,7 @@ class LmdbDatabase {
   bool stopping_ = false;
 
   std::string registered_as_;  // the key among open databases; empty until open
+  LmdbUnwritten unwritten_;
 
   // The writer's own: where the sweep goes on from (empty: the start).
   std::string sweep_from_;

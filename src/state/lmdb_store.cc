@@ -3,8 +3,6 @@
 #include <atomic>
 #include <charconv>
 #include <ctime>
-#include <deque>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <asio/associated_executor.hpp>
@@ -117,6 +115,7 @@ class LmdbStore final : public Store {
   std::string_view kind() const override { return "lmdb"; }
 
   asio::awaitable<Result<std::optional<std::string>>> get(std::string key) override {
+    const auto lock = database_->unwritten().lock();
     co_return current(key);
   }
 
@@ -152,7 +151,7 @@ class LmdbStore final : public Store {
     return write<void>([key = std::move(key)](LmdbWrite& w) { return w.remove(key); });
   }
 
-  // Answered from what this front knows (below) and written behind.
+  // Answered from what this process knows (below) and written behind.
   asio::awaitable<Result<GreylistSeen>> greylist(std::string key, GreylistRule rule) override {
     if (database_->backlog() > kMaxWrittenBehind) {
       // Made before the co_await: GCC 12 destroys a temporary lambda inside one twice.
@@ -160,6 +159,8 @@ class LmdbStore final : public Store {
           [key = std::move(key), rule](LmdbWrite& w) { return greylist_in(w, key, rule); });
       co_return co_await std::move(committed);
     }
+    auto& unwritten = database_->unwritten();
+    const auto lock = unwritten.lock();
     const auto stored = current(key);
     if (!stored) co_return std::unexpected(stored.error());
     auto step = greylist_step(*stored, rule);
@@ -177,6 +178,8 @@ class LmdbStore final : public Store {
       });
       co_return co_await std::move(committed);
     }
+    auto& unwritten = database_->unwritten();
+    const auto lock = unwritten.lock();
     const auto stored = current(key);
     if (!stored) co_return std::unexpected(stored.error());
     auto step = count_event_step(*stored, now, interval);
@@ -204,40 +207,22 @@ class LmdbStore final : public Store {
         asio::use_awaitable, std::move(body));
   }
 
-  // What this front wrote behind and the writer has not finished yet, by
-  // key (the newest value and the ticket of the job writing it), and the
-  // same in submission order, to forget each once its job is done.
-  struct Unwritten {
-    std::string value;
-    uint64_t ticket = 0;
-  };
-
-  // The value at key as this front knows it: its own unwritten write, else
-  // the last commit.
+  // The value at key as this process knows it: a write answered and not
+  // yet committed, else the last commit. The caller holds the lock of the
+  // database's unwritten values.
   Result<std::optional<std::string>> current(const std::string& key) {
-    forget_written();
-    if (const auto it = unwritten_.find(key); it != unwritten_.end()) return it->second.value;
+    if (const auto* value = database_->unwritten().find(key, database_->finished_jobs())) {
+      return *value;
+    }
     return reader_.get(key);
   }
 
+  // Queues the write and remembers its value; under the same lock.
   template <typename Body>
   void write_behind(std::string key, std::string value, Body body) {
     const uint64_t ticket = database_->submit(
         std::make_unique<BehindJob<Body>>(key, std::move(body), database_->path()));
-    unwritten_order_.emplace_back(ticket, key);
-    unwritten_[std::move(key)] = Unwritten{std::move(value), ticket};
-  }
-
-  void forget_written() {
-    const uint64_t finished = database_->finished_jobs();
-    while (!unwritten_order_.empty() && unwritten_order_.front().first <= finished) {
-      const auto& [ticket, key] = unwritten_order_.front();
-      if (const auto it = unwritten_.find(key);
-          it != unwritten_.end() && it->second.ticket == ticket) {
-        unwritten_.erase(it);
-      }
-      unwritten_order_.pop_front();
-    }
+    database_->unwritten().remember(std::move(key), std::move(value), ticket);
   }
 
   // Beyond this many queued jobs (the disk is slower than the mail), the
@@ -248,8 +233,6 @@ class LmdbStore final : public Store {
   std::shared_ptr<LmdbDatabase> database_;
   asio::io_context& loop_;
   LmdbReader reader_;
-  std::unordered_map<std::string, Unwritten> unwritten_;
-  std::deque<std::pair<uint64_t, std::string>> unwritten_order_;
 };
 
 }  // namespace
