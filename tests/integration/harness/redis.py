@@ -13,15 +13,10 @@ interpreter exits.
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import socket
-import subprocess
-import tempfile
-import time
 
-from .postfix import free_port
+from .child_server import ChildServer
 
 __all__ = ["RedisServer", "redis_available"]
 
@@ -35,66 +30,31 @@ def redis_available() -> str | None:
     return None
 
 
-class RedisServer:
+class RedisServer(ChildServer):
+    name = "redis"
+
     def __init__(self, password: str | None = None, start_timeout: float = 10.0):
         self.password = password
-        self.start_timeout = start_timeout
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="moat-redis-")
-        self.proc: subprocess.Popen | None = None
-        atexit.register(self._atexit)
+        super().__init__(start_timeout)
 
     @property
     def spec(self) -> str:
         """The moat_state_store value for this server."""
         return f"redis:127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "RedisServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def start(self) -> "RedisServer":
+    def command_line(self) -> list[str]:
         args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", self.dir, "--daemonize", "no",
-                "--logfile", os.path.join(self.dir, "redis.log")]
+                "--logfile", self.log_path]
         if self.password:
             args += ["--requirepass", self.password]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            try:
-                if self.command("PING") in ("PONG", b"PONG") or self.password:
-                    return self
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {self.port}:\n"
-                                   f"{self.log()}")
-            time.sleep(0.05)
+        return args
 
-    def stop(self) -> None:
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    def writes_own_log(self) -> bool:
+        return True
 
-    def _atexit(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-
-    def log(self) -> str:
-        try:
-            with open(os.path.join(self.dir, "redis.log"), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+    def ready(self) -> bool:
+        return self.command("PING") == "PONG" or bool(self.password)
 
     def command(self, *words: str, timeout: float = 2.0):
         """Sends one command (with AUTH first when there is a password) and
