@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """DNSBL checks per second: moat's resolver and restriction engine against a real NSD.
 
-    /usr/bin/python3 bench/dnsbl_bench.py --bench build/bench/dnsbl_bench
+    /usr/bin/python3 bench/dnsbl_bench.py --bench build/release/dnsbl_bench
 
 Writes five DNS block list zones (dnsbl1.bench.test .. dnsbl5.bench.test)
 into a temporary directory: client i (127.(16 + i/65536).(i/256%256).(i%256))
@@ -31,21 +31,14 @@ appended to bench/RESULTS.md with the date and the exact command
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import shlex
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-
-from harness.nsd import NsdServer, nsd_available  # noqa: E402
+from driver import (RELEASE, add_common_arguments, heading, machine, programs_missing, publish,
+                    run_program, version_of)
+from harness.nsd import NsdServer, nsd_available  # noqa: E402 (driver puts it on sys.path)
 
 ZONES = [f"dnsbl{n}.bench.test" for n in range(1, 6)]
 TTL = 3600
@@ -116,36 +109,20 @@ def run(args) -> int:
                 "--hot-clients", str(args.hot_clients),
                 "--nsd-pids", ",".join(str(p) for p in process_group(nsd.proc.pid)),
             ]
-            if args.prefix:
-                command = shlex.split(args.prefix) + command
             load_before = loadavg()
             started = time.monotonic()
-            proc = subprocess.run(command, stdout=subprocess.PIPE, text=True,
-                                  timeout=args.time_limit * 4 + 120)
+            result, rc, text = run_program(command, args.prefix, args.time_limit * 4 + 120)
             elapsed = time.monotonic() - started
-    output = proc.stdout
-    result = None
-    for line in output.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-        else:
-            print(line)
-    print(f"(program ran {elapsed:.1f} s, exit {proc.returncode})")
+    print(text)
+    print(f"(program ran {elapsed:.1f} s, exit {rc})")
     if result is None:
         print("dnsbl_bench: no RESULT line", file=sys.stderr)
         return 1
     result["load"] = (load_before, loadavg())
-    report = format_report(result, args)
-    if not args.no_record:
-        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
-            f.write("\n" + report)
-        print("appended to bench/RESULTS.md")
-    return 1 if proc.returncode != 0 or result["problems"] else 0
+    return publish(format_report(result, args), args.no_record, rc != 0 or result["problems"])
 
 
 def format_report(r: dict, args) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
     phases = r["phases"]
     ref_rate = phases[0]["rate"]
     decision_rates = {phases[-2]["name"]: 1e9 / r["decision_ns"][0],
@@ -161,13 +138,9 @@ def format_report(r: dict, args) -> str:
                 f"{rate / ref_rate:.2f} | {per_cpu:,.0f} | {100 * p['cpu'] / wall:.0f}% | "
                 f"{100 * p['nsd_cpu'] / wall:.0f}% | {p['preempted']} | {p['udp_drops']} |")
 
-    lines = [
-        f"## {now} — DNSBL checks (dnsbl_bench)",
-        "",
-        f"`{command}`",
-        "",
-        f"{platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}; load average "
-        f"{r['load'][0]} before, {r['load'][1]} after. NSD {nsd_version()} on 127.53.X.Y:53, "
+    lines = heading("DNSBL checks (dnsbl_bench)") + [
+        f"{machine()}; load average "
+        f"{r['load'][0]} before, {r['load'][1]} after. NSD {version_of(['/usr/sbin/nsd', '-v'])} on 127.53.X.Y:53, "
         f"one server process. Five zones; client i listed in zone i % {r['every']} "
         f"({r['zones']} clients in {r['every']} rejected: A, then TXT for the reply); one check "
         f"= `reject_rbl_client` × 5 through the restriction engine; {r['clients']} new clients "
@@ -197,17 +170,9 @@ def format_report(r: dict, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def nsd_version() -> str:
-    try:
-        out = subprocess.run(["/usr/sbin/nsd", "-v"], capture_output=True, text=True, timeout=5)
-        return (out.stdout + out.stderr).split("\n")[0].split()[-1]
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return "?"
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bench", default=os.path.join(REPO, "build", "release", "dnsbl_bench"),
+    p.add_argument("--bench", default=os.path.join(RELEASE, "dnsbl_bench"),
                    help="the C++ program (default: build/release/dnsbl_bench)")
     p.add_argument("--clients", type=int, default=20000,
                    help="new clients per cold run (default 20000)")
@@ -224,14 +189,10 @@ def main() -> int:
     p.add_argument("--warm-repeat", type=int, default=5, help="warm decision passes (default 5)")
     p.add_argument("--hot-clients", type=int, default=1000,
                    help="warm decisions also over this many clients (CPU-cache-sized set)")
-    p.add_argument("--prefix", default="",
-                   help="run the program under this command (e.g. 'valgrind --tool=callgrind')")
-    p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    add_common_arguments(p)
     args = p.parse_args()
     args.bench = os.path.abspath(args.bench)
-    if not os.access(args.bench, os.X_OK):
-        print(f"dnsbl_bench: no program at {args.bench} (cmake -DMOAT_BENCH=ON; "
-              f"cmake --build BUILD --target dnsbl_bench)", file=sys.stderr)
+    if programs_missing("dnsbl_bench", [args.bench]):
         return 2
     return run(args)
 

@@ -37,20 +37,13 @@ packages. Bounded: about a minute.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-
+from driver import (RELEASE, add_common_arguments, heading, machine, programs_missing, publish,
+                    run_program, version_of)
 from harness.postgrey import POSTGREY, PostgreyServer  # noqa: E402
 from harness.redis import RedisServer, redis_available  # noqa: E402
 
@@ -75,17 +68,7 @@ def run_bench(args, target_args: list[str], peer_pids: list[int], maillog: str) 
                "--maillog", maillog]
     if peer_pids:
         command += ["--peer-pids", ",".join(map(str, peer_pids))]
-    if args.prefix:
-        command = shlex.split(args.prefix) + command
-    proc = subprocess.run(command, stdout=subprocess.PIPE, text=True,
-                          timeout=args.time_limit * 8 + args.delay + 60)
-    result, text = None, []
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-        else:
-            text.append(line)
-    return result, proc.returncode, "\n".join(text)
+    return run_program(command, args.prefix, args.time_limit * 8 + args.delay + 60)
 
 
 def run(args) -> int:
@@ -125,7 +108,7 @@ def run(args) -> int:
             problems += found
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return publish(format_report(results, args, problems), args, problems)
+    return publish(format_report(results, args, problems), args.no_record, bool(problems))
 
 
 def take_result(program: str, target: str, result: dict | None, rc: int, text: str,
@@ -140,17 +123,6 @@ def take_result(program: str, target: str, result: dict | None, rc: int, text: s
     if rc != 0 and not result["problems"]:
         return f"{target}: exit {rc}; "
     return result["problems"]
-
-
-def publish(report: str, args, problems: str) -> int:
-    """Prints the report and appends it to bench/RESULTS.md (unless
-    --no-record); the exit status."""
-    print(report)
-    if not args.no_record:
-        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
-            f.write("\n" + report)
-        print("appended to bench/RESULTS.md")
-    return 1 if problems else 0
 
 
 def filesystem_of(path: str) -> str:
@@ -172,9 +144,7 @@ def phase_of(results: dict, target: str, kind: str, level: int) -> dict | None:
 
 
 def per_cpu(p: dict | None, key: str) -> str:
-    if not p or not p[key]:
-        return "—"
-    return f"{p['decisions'] / p[key]:,.0f}"
+    return f"{p['decisions'] / p[key]:,.0f}" if p and p[key] else "—"
 
 
 def batch(p: dict | None) -> str:
@@ -190,15 +160,9 @@ def ratio(a: dict | None, b: dict | None) -> str:
 
 
 def format_report(results: dict, args, problems: str) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
     levels = [int(x) for x in args.concurrency.split(",")]
-    lines = [
-        f"## {now} — greylisting decisions (greylist_bench)",
-        "",
-        f"`{command}`",
-        "",
-        f"{platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}, load average "
+    lines = heading("greylisting decisions (greylist_bench)") + [
+        f"{machine()}, load average "
         f"{args.load:.2f} at the start (other jobs share the machine). moat: one "
         f"thread, one `io_context`, `smtpd_recipient_restrictions = check_greylist`, "
         f"`moat_greylist_delay = {args.delay}s`, "
@@ -245,36 +209,33 @@ def format_report(results: dict, args, problems: str) -> str:
         verdict = "met" if worst >= aim else "not met"
         lines.append(f"Aim {target}: ≥ {aim:,} decisions/s at {top} in flight (new and known): "
                      f"{verdict} (lowest {worst:,.0f}/s).")
+    return "\n".join(lines + outcomes(results, problems)) + "\n"
+
+
+def outcomes(results: dict, problems: str) -> list[str]:
+    """A report's last lines: each phase's checked outcomes, and the problems."""
     counts = []
     for target in results:
         for p in results[target]["phases"]:
             counts.append(f"{target} {p['phase']} {p['concurrency']}: "
                           f"{p['greylisted']} greylisted / {p['first_pass']} first pass of "
                           f"{p['decisions']}")
-    lines += ["", "Outcomes (checked): " + "; ".join(counts) + "."]
+    lines = ["", "Outcomes (checked): " + "; ".join(counts) + "."]
     if problems:
         lines += ["", f"Problems: {problems}"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def postgrey_version() -> str:
-    try:
-        out = subprocess.run([POSTGREY, "--version"], capture_output=True, text=True, timeout=10)
-        return out.stdout.strip().split()[-1]
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return "?"
+    return version_of([POSTGREY, "--version"])
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bench", default=os.path.join(REPO, "build", "release", "greylist_bench"),
-                   help="the C++ program (default: build/release/greylist_bench)")
-    p.add_argument("--targets", default="lmdb,redis,postgrey",
-                   help="which to run, of lmdb,redis,postgrey (default: all three)")
+def add_workload_arguments(p: argparse.ArgumentParser, in_flight: str, unit: str) -> None:
+    """The options of the C++ program's workload (run_bench passes them on)."""
     p.add_argument("--concurrency", default="1,10,50",
-                   help="sessions in flight, one run per level (default 1,10,50)")
+                   help=f"{in_flight}, one run per level (default 1,10,50)")
     p.add_argument("--count", type=int, default=100000,
-                   help="decisions per phase at most (default 100000)")
+                   help=f"{unit} per phase at most (default 100000)")
     p.add_argument("--time-limit", type=float, default=2.5,
                    help="seconds per phase at most (default 2.5)")
     p.add_argument("--delay", type=int, default=1, help="greylisting delay, seconds (default 1)")
@@ -285,13 +246,19 @@ def main() -> int:
                    help="where the LMDB file and postgrey's database go (a temporary directory "
                         "under it; default: the system's temporary directory, /tmp; /dev/shm: "
                         "tmpfs, where a sync costs nothing)")
-    p.add_argument("--prefix", default="", help="run the program under this command (perf ...)")
-    p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--bench", default=os.path.join(RELEASE, "greylist_bench"),
+                   help="the C++ program (default: build/release/greylist_bench)")
+    p.add_argument("--targets", default="lmdb,redis,postgrey",
+                   help="which to run, of lmdb,redis,postgrey (default: all three)")
+    add_workload_arguments(p, "sessions in flight", "decisions")
+    add_common_arguments(p)
     args = p.parse_args()
     args.bench = os.path.abspath(args.bench)
-    if not os.access(args.bench, os.X_OK):
-        print(f"greylist_bench: no program at {args.bench} (cmake -DMOAT_BENCH=ON; "
-              f"ninja -C BUILD greylist_bench)", file=sys.stderr)
+    if programs_missing("greylist_bench", [args.bench]):
         return 2
     return run(args)
 

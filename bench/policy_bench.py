@@ -47,25 +47,26 @@ the postgrey package. Bounded: about a minute.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-from greylist_bench import (  # noqa: E402 (also puts tests/integration on sys.path)
+from driver import RELEASE, add_common_arguments, heading, machine, programs_missing, publish
+from greylist_bench import (
     POSTGREY,
-    REPO,
+    add_workload_arguments,
     filesystem_of,
+    outcomes,
+    per_cpu,
     phase_of,
     postgrey,
     postgrey_version,
-    publish,
+    rate,
+    ratio,
     run_bench,
     take_result,
 )
@@ -142,11 +143,7 @@ def run(args) -> int:
             problems += found
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return publish(format_report(results, args, problems), args, problems)
-
-
-def rate(p: dict | None) -> str:
-    return f"{p['rate']:,.0f}" if p else "—"
+    return publish(format_report(results, args, problems), args.no_record, bool(problems))
 
 
 def micros(p: dict | None, key: str) -> str:
@@ -155,26 +152,11 @@ def micros(p: dict | None, key: str) -> str:
     return f"{p[key]:,.0f}" if p[key] >= 100 else f"{p[key]:.1f}"
 
 
-def per_cpu(p: dict | None, key: str) -> str:
-    return f"{p['decisions'] / p[key]:,.0f}" if p and p[key] else "—"
-
-
-def ratio(a: dict | None, b: dict | None) -> str:
-    return f"{a['rate'] / b['rate']:,.1f}" if a and b and b["rate"] else "—"
-
-
 def format_report(results: dict, args, problems: str) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
     levels = [int(x) for x in args.concurrency.split(",")]
     workers = workers_of(args)
-    lines = [
-        f"## {now} — policy requests, moat's policy server vs postgrey (policy_bench)",
-        "",
-        f"`{command}`",
-        "",
-        f"{platform.node()}, {os.cpu_count()} CPUs shared by the client and the server, Linux "
-        f"{platform.release()}, load average {args.load:.2f} at the start (other jobs share the "
+    lines = heading("policy requests, moat's policy server vs postgrey (policy_bench)") + [
+        f"{machine(' shared by the client and the server')}, load average {args.load:.2f} at the start (other jobs share the "
         f"machine). Client: `greylist_bench --policy` (one thread), one persistent connection "
         f"per simulated smtpd process, one request in flight on each, the attributes Postfix "
         f"sends at RCPT, a new triplet per request; latency per request as the client sees it "
@@ -230,55 +212,28 @@ def format_report(results: dict, args, problems: str) -> str:
                      f"{max(r['rate'] / pg['rate'] for r, pg in zip(refs, pgs)):,.1f}× postgrey), "
                      f"p99 {min(r['p99_us'] for r in refs):,.0f}-"
                      f"{max(r['p99_us'] for r in refs):,.0f} µs.")
-    counts = []
-    for target in results:
-        for p in results[target]["phases"]:
-            counts.append(f"{target} {p['phase']} {p['concurrency']}: "
-                          f"{p['greylisted']} greylisted / {p['first_pass']} first pass of "
-                          f"{p['decisions']}")
-    lines += ["", "Outcomes (checked): " + "; ".join(counts) + "."]
-    if problems:
-        lines += ["", f"Problems: {problems}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + outcomes(results, problems)) + "\n"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    release = os.path.join(REPO, "build", "release")
-    p.add_argument("--moat", default=os.path.join(release, "moat"),
+    p.add_argument("--moat", default=os.path.join(RELEASE, "moat"),
                    help="the moat binary, a release build (default: build/release/moat)")
-    p.add_argument("--bench", default=os.path.join(release, "greylist_bench"),
+    p.add_argument("--bench", default=os.path.join(RELEASE, "greylist_bench"),
                    help="the C++ client (default: build/release/greylist_bench)")
     p.add_argument("--reference", default=None,
                    help="the reference server (default: policy_reference next to --bench)")
     p.add_argument("--workers", type=int, default=0,
                    help="moat_workers, moat's event loops (default 0: one per CPU)")
-    p.add_argument("--concurrency", default="1,10,50",
-                   help="connections, one request in flight on each (default 1,10,50)")
-    p.add_argument("--count", type=int, default=100000,
-                   help="requests per phase at most (default 100000)")
-    p.add_argument("--time-limit", type=float, default=2.5,
-                   help="seconds per phase at most (default 2.5)")
-    p.add_argument("--delay", type=int, default=1, help="greylisting delay, seconds (default 1)")
-    p.add_argument("--auto-allowlist", type=int, default=5,
-                   help="moat_greylist_auto_allowlist_clients and postgrey's "
-                        "--auto-whitelist-clients (default 5, both defaults; 0: off)")
-    p.add_argument("--db-dir", default=None,
-                   help="where the temporary directory with moat's LMDB file and postgrey's "
-                        "database goes (default: the system's, /tmp)")
-    p.add_argument("--prefix", default="", help="run the client under this command")
-    p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    add_workload_arguments(p, "connections, one request in flight on each", "requests")
+    add_common_arguments(p)
     args = p.parse_args()
     args.moat = os.path.abspath(args.moat)
     args.bench = os.path.abspath(args.bench)
     args.reference = os.path.abspath(
         args.reference or os.path.join(os.path.dirname(args.bench), "policy_reference"))
-    for path, target in ((args.moat, "moat"), (args.bench, "greylist_bench"),
-                         (args.reference, "policy_reference")):
-        if not os.access(path, os.X_OK):
-            print(f"policy_bench: no program at {path} (cmake -DCMAKE_BUILD_TYPE=Release "
-                  f"-DMOAT_BENCH=ON; ninja -C BUILD {target})", file=sys.stderr)
-            return 2
+    if programs_missing("policy_bench", [args.moat, args.bench, args.reference]):
+        return 2
     return run(args)
 
 

@@ -26,21 +26,14 @@ bench/idle_sessions.py measures moat's memory with many idle sessions.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
-import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-sys.path.insert(0, HERE)
-
+from driver import RELEASE, add_common_arguments, heading, machine, programs_missing, publish
 from harness import MoatServer, PostfixServer, postfix_available  # noqa: E402
 from harness.postfix import free_port  # noqa: E402
 
@@ -199,17 +192,8 @@ def run(args) -> int:
             problems.append("idle sessions: " + ", ".join(f"{k}: {v}" for k, v in
                                                           idle["failures"].items()))
 
-    report = format_report(rows, peak_kb, idle, problems, args, workers)
-    print(report)
-    if not args.no_record:
-        path = os.path.join(HERE, "RESULTS.md")
-        new_file = not os.path.exists(path)
-        with open(path, "a") as f:
-            if new_file:
-                f.write("# Benchmark results\n\nAppended by bench/smtp_bench.py (`make bench`); "
-                        "see bench/README.md for what is measured.\n\n")
-            f.write(report + "\n")
-    return 1 if problems else 0
+    return publish(format_report(rows, peak_kb, idle, problems, args, workers), args.no_record,
+                   bool(problems))
 
 
 def ratio(a, b):
@@ -217,14 +201,8 @@ def ratio(a, b):
 
 
 def format_report(rows, peak_kb, idle, problems, args, workers) -> str:
-    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
-    out = [
-        f"## {now}",
-        "",
-        f"`{command}`",
-        "",
-        f"{platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}; "
+    out = heading("SMTP messages, moat vs Postfix (smtp_bench)") + [
+        f"{machine()}; "
         f"moat_workers = {workers}; {args.size}-byte messages, one per connection, one recipient; "
         f"{args.messages_single} messages at 1 session, {args.messages} otherwise.",
         "",
@@ -261,7 +239,7 @@ def format_report(rows, peak_kb, idle, problems, args, workers) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--moat", default=os.path.join(REPO, "build", "release", "moat"),
+    p.add_argument("--moat", default=os.path.join(RELEASE, "moat"),
                    help="the moat binary (default: build/release/moat)")
     p.add_argument("--sessions", default="1,20,100", help="concurrency levels (default 1,20,100)")
     p.add_argument("--messages", type=int, default=2000, help="messages per run (default 2000)")
@@ -274,11 +252,10 @@ def main() -> int:
                    help="extra main.cf parameter for moat (repeatable)")
     p.add_argument("--idle", type=int, default=10000,
                    help="idle sessions for the memory test; 0 skips it (default 10000)")
-    p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    add_common_arguments(p, prefix=False)
     args = p.parse_args()
     args.moat = os.path.abspath(args.moat)
-    if not os.access(args.moat, os.X_OK):
-        print(f"smtp_bench: no moat binary at {args.moat} (make build)", file=sys.stderr)
+    if programs_missing("smtp_bench", [args.moat]):
         return 2
     return run(args)
 

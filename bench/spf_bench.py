@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """SPF evaluations per second: moat's check_host() against a real NSD, pyspf as the reference.
 
-    /usr/bin/python3 bench/spf_bench.py --bench build/spfbench/spf_bench
+    /usr/bin/python3 bench/spf_bench.py --bench build/release/spf_bench
 
 Writes a zone set reproducing a big provider's include chain (like Google's
 _spf.google.com): copy K of it is
@@ -43,21 +43,14 @@ the `nsd` package. Bounded: about 20 s.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import shlex
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-
-from harness.nsd import NsdServer, nsd_available  # noqa: E402
+from driver import (RELEASE, add_common_arguments, heading, machine, programs_missing, publish,
+                    run_program)
+from harness.nsd import NsdServer, nsd_available  # noqa: E402 (driver puts it on sys.path)
 
 TTL = 300
 HELO = "mta.client.test"
@@ -207,21 +200,13 @@ def run(args) -> int:
                        "--cold", os.path.join(work, "cold"), "--warm", os.path.join(work, "warm"),
                        "--concurrency", str(args.concurrency),
                        "--warm-count", str(args.warm_count), "--time-limit", str(args.time_limit)]
-            if args.prefix:
-                command = shlex.split(args.prefix) + command
-            proc = subprocess.run(command, stdout=subprocess.PIPE, text=True,
-                                  timeout=args.time_limit * 4 + 60)
+            result, rc, text = run_program(command, args.prefix, args.time_limit * 4 + 60)
             spf = setup_pyspf(nsd.server)
             py_cold = run_pyspf(spf, pycold, False, len(pycold), args.time_limit)
             py_warm = run_pyspf(spf, warm, True, args.warm_count, args.time_limit)
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-        else:
-            print(line)
+    print(text)
     if result is None:
-        print(f"spf_bench: no RESULT line (exit {proc.returncode})", file=sys.stderr)
+        print(f"spf_bench: no RESULT line (exit {rc})", file=sys.stderr)
         return 1
     moat_cold, moat_warm = result["phases"]
     rows = [("cold", moat_cold, py_cold), ("warm", moat_warm, py_warm)]
@@ -229,13 +214,7 @@ def run(args) -> int:
     for name, _, p in rows:
         if p["wrong"]:
             problems += f"pyspf {name}: {p['wrong']} unexpected results; "
-    report = format_report(rows, args, problems)
-    print(report)
-    if not args.no_record:
-        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
-            f.write("\n" + report)
-        print("appended to bench/RESULTS.md")
-    return 1 if proc.returncode != 0 or problems else 0
+    return publish(format_report(rows, args, problems), args.no_record, rc != 0 or problems)
 
 
 def results_text(results: dict) -> str:
@@ -243,14 +222,8 @@ def results_text(results: dict) -> str:
 
 
 def format_report(rows, args, problems: str) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
-    lines = [
-        f"## {now} — SPF evaluations (spf_bench)",
-        "",
-        f"`{command}`",
-        "",
-        f"{platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}. NSD on "
+    lines = heading("SPF evaluations (spf_bench)") + [
+        f"{machine()}. NSD on "
         f"127.53.X.Y:53 serving a provider include chain (sender → _spf → 3 netblock records "
         f"of 15 ip4:/ip6: networks, 3-5 TXT lookups per evaluation: a match in the first netblock ends it early) and, for one evaluation in "
         f"ten, a `v=spf1 a mx -all` domain; TTL 300. moat: `spf::check_host` on one thread, "
@@ -284,7 +257,7 @@ def format_report(rows, args, problems: str) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bench", default=os.path.join(REPO, "build", "release", "spf_bench"),
+    p.add_argument("--bench", default=os.path.join(RELEASE, "spf_bench"),
                    help="the C++ program (default: build/release/spf_bench)")
     p.add_argument("--cold", type=int, default=10000,
                    help="moat cold evaluations, each on its own copy of the chain (default 10000)")
@@ -298,13 +271,10 @@ def main() -> int:
                    help="warm evaluations at most (default 500000)")
     p.add_argument("--time-limit", type=float, default=4.0,
                    help="seconds per phase at most (default 4)")
-    p.add_argument("--prefix", default="", help="run the program under this command (perf ...)")
-    p.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    add_common_arguments(p)
     args = p.parse_args()
     args.bench = os.path.abspath(args.bench)
-    if not os.access(args.bench, os.X_OK):
-        print(f"spf_bench: no program at {args.bench} (cmake -DMOAT_BENCH=ON; "
-              f"cmake --build BUILD --target spf_bench)", file=sys.stderr)
+    if programs_missing("spf_bench", [args.bench]):
         return 2
     return run(args)
 
