@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tables/if_blocks.h"
 #include "tables/source_lines.h"
 
 namespace moat::tables {
@@ -106,49 +107,18 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
 std::unique_ptr<CidrTable> CidrTable::parse(std::string_view text, std::string_view name,
                                             std::string* error) {
   auto table = std::make_unique<CidrTable>();
-  std::string first_error;
-  std::vector<std::pair<std::size_t, int>> open_ifs;  // rule index, line
-  for_each_logical_line(
-      text,
-      [&](std::string_view line, int number) {
-        if (!first_error.empty()) return;
-        auto fail = [&](const std::string& message) {
-          first_error = std::string(name) + ", line " + std::to_string(number) + ": " + message;
-        };
-        if (starts_with_word(line, "endif")) {
-          if (open_ifs.empty()) return fail("ENDIF without matching IF");
-          if (!trim(line.substr(5)).empty()) return fail("extra text after ENDIF");
-          table->rules_[open_ifs.back().first].after_endif = table->rules_.size();
-          open_ifs.pop_back();
-          return;
-        }
-        Rule rule;
-        rule.is_if = starts_with_word(line, "if");
-        if (rule.is_if) line = trim(line.substr(2));
-        std::string_view rest;
-        std::string message;
-        if (!read_pattern(line, rule, rest, message)) return fail(message);
-        if (rule.is_if) {
-          if (!rest.empty()) return fail(extra_text_after_if(rest));
-          open_ifs.emplace_back(table->rules_.size(), number);
-        } else {
-          if (rest.empty()) return fail("no lookup result");
-          rule.result = rest;
-        }
-        table->rules_.push_back(std::move(rule));
-      },
-      [&](int number) {
-        if (first_error.empty()) {
-          first_error = std::string(name) + ", line " + std::to_string(number) +
-                        ": logical line must not start with whitespace";
-        }
-      });
-  if (first_error.empty() && !open_ifs.empty()) {
-    first_error = std::string(name) + ", line " + std::to_string(open_ifs.back().second) +
-                  ": IF has no matching ENDIF";
-  }
-  if (!first_error.empty()) {
-    if (error) *error = std::move(first_error);
+  auto read_rule = [](std::string_view line, bool is_if, Rule& rule) -> std::string {
+    std::string_view rest;
+    std::string message;
+    if (!read_pattern(line, rule, rest, message)) return message;
+    if (is_if) return rest.empty() ? "" : extra_text_after_if(rest);
+    if (rest.empty()) return "no lookup result";
+    rule.result = rest;
+    return "";
+  };
+  if (auto failed = parse_if_blocks(text, name, table->rules_, starts_with_word, read_rule);
+      !failed.empty()) {
+    if (error) *error = std::move(failed);
     return nullptr;
   }
   table->build_index();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "tables/if_blocks.h"
 #include "tables/source_lines.h"
 
 namespace moat::tables {
@@ -131,55 +132,23 @@ bool starts_with_word(std::string_view line, std::string_view word) {
 std::unique_ptr<PatternTable> PatternTable::parse(std::string_view text, std::string_view name,
                                                   MatcherCompiler compiler, std::string* error) {
   auto table = std::make_unique<PatternTable>();
-  std::string first_error;
-  std::vector<std::pair<std::size_t, int>> open_ifs;  // rule index, line
-  for_each_logical_line(
-      text,
-      [&](std::string_view line, int number) {
-        if (!first_error.empty()) return;
-        auto fail = [&](const std::string& message) {
-          first_error = std::string(name) + ", line " + std::to_string(number) + ": " + message;
-        };
-        if (starts_with_word(line, "endif")) {
-          if (open_ifs.empty()) return fail("ENDIF without matching IF");
-          if (!trim(line.substr(5)).empty()) return fail("extra text after ENDIF");
-          table->rules_[open_ifs.back().first].after_endif = table->rules_.size();
-          open_ifs.pop_back();
-          return;
-        }
-        const bool is_if = starts_with_word(line, "if");
-        if (is_if) line = trim(line.substr(2));
-        ParsedPattern parsed;
-        std::string message;
-        if (!read_pattern(line, parsed, message)) return fail(message);
-        Rule rule;
-        rule.negated = parsed.negated;
-        rule.is_if = is_if;
-        rule.matcher = compiler(parsed.pattern, parsed.flags, &message);
-        if (!rule.matcher) return fail(message);
-        if (is_if) {
-          if (!parsed.rest.empty()) return fail(extra_text_after_if(parsed.rest));
-          open_ifs.emplace_back(table->rules_.size(), number);
-        } else {
-          if (parsed.rest.empty()) return fail("no replacement text");
-          if (!parse_result(parsed.rest, *rule.matcher, rule.negated, rule.result, message))
-            return fail(message);
-          for (const auto& piece : rule.result) rule.uses_groups |= piece.group >= 0;
-        }
-        table->rules_.push_back(std::move(rule));
-      },
-      [&](int number) {
-        if (first_error.empty()) {
-          first_error = std::string(name) + ", line " + std::to_string(number) +
-                        ": logical line must not start with whitespace";
-        }
-      });
-  if (first_error.empty() && !open_ifs.empty()) {
-    first_error = std::string(name) + ", line " + std::to_string(open_ifs.back().second) +
-                  ": IF has no matching ENDIF";
-  }
-  if (!first_error.empty()) {
-    if (error) *error = std::move(first_error);
+  auto read_rule = [&compiler](std::string_view line, bool is_if, Rule& rule) -> std::string {
+    ParsedPattern parsed;
+    std::string message;
+    if (!read_pattern(line, parsed, message)) return message;
+    rule.negated = parsed.negated;
+    rule.matcher = compiler(parsed.pattern, parsed.flags, &message);
+    if (!rule.matcher) return message;
+    if (is_if) return parsed.rest.empty() ? "" : extra_text_after_if(parsed.rest);
+    if (parsed.rest.empty()) return "no replacement text";
+    if (!parse_result(parsed.rest, *rule.matcher, rule.negated, rule.result, message))
+      return message;
+    for (const auto& piece : rule.result) rule.uses_groups |= piece.group >= 0;
+    return "";
+  };
+  if (auto failed = parse_if_blocks(text, name, table->rules_, starts_with_word, read_rule);
+      !failed.empty()) {
+    if (error) *error = std::move(failed);
     return nullptr;
   }
   return table;
