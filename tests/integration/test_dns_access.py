@@ -6,8 +6,8 @@ import tempfile
 import unittest
 
 from harness.moat import MoatServer, default_moat_binary as moat_binary
-from harness.nsd import NsdServer, nsd_available
-from harness.smtp import RawClient
+from harness.nsd import NsdTestCase
+from harness.smtp import dialogue
 
 BAD_HOSTS = "127.0.66.0/24 REJECT bad network\n"
 BAD_PROVIDER_NAME = "ns1.bad-provider.dns.test REJECT bad DNS provider\n"
@@ -16,29 +16,10 @@ BAD_PROVIDER_NET = "127.0.67.0/24 REJECT bad provider network\n"
 
 def talk(server, *lines, source=None):
     """Sends each line after the banner; returns [(code, text)], banner first."""
-    client = RawClient(server.host, server.port, source=source)
-    try:
-        replies = []
-        reply = client.read_reply()
-        replies.append((reply.code, reply.text))
-        for line in lines:
-            reply = client.command(line)
-            replies.append((reply.code, reply.text))
-        return replies
-    finally:
-        client.close()
+    return [(r.code, r.text) for r in dialogue(server.host, server.port, lines, source=source)]
 
 
-@unittest.skipIf(nsd_available() is not None, f"NSD: {nsd_available()}")
-class DnsAccess(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.nsd = NsdServer().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.nsd.__exit__(None, None, None)
-
+class DnsAccess(NsdTestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
 

@@ -8,8 +8,8 @@ import tempfile
 import unittest
 
 from harness.moat import MoatServer, default_moat_binary as moat_binary
-from harness.nsd import NsdServer, nsd_available
-from harness.smtp import RawClient
+from harness.nsd import NsdTestCase
+from harness.smtp import RawClient, dialogue
 
 SENDER = "sender@withmx.dns.test"
 HELO = "client.example.org"
@@ -19,28 +19,10 @@ LISTED_20 = ("554 5.7.1 Service unavailable; Client host [127.0.20.2] blocked us
 
 def talk(server, *lines, source=None):
     """Sends each line after the banner; returns ["CODE text"], banner first."""
-    client = RawClient(server.host, server.port, source=source)
-    try:
-        reply = client.read_reply()
-        replies = [f"{reply.code} {reply.text}"]
-        for line in lines:
-            reply = client.command(line)
-            replies.append(f"{reply.code} {reply.text}")
-        return replies
-    finally:
-        client.close()
+    return [f"{r.code} {r.text}" for r in dialogue(server.host, server.port, lines, source=source)]
 
 
-@unittest.skipIf(nsd_available() is not None, f"NSD: {nsd_available()}")
-class Dnsbl(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.nsd = NsdServer().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.nsd.__exit__(None, None, None)
-
+class Dnsbl(NsdTestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
 

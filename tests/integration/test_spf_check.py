@@ -21,7 +21,7 @@ import tempfile
 import unittest
 
 from harness.moat import MoatServer, default_moat_binary as moat_binary
-from harness.nsd import NsdServer, SilentDnsServer, nsd_available
+from harness.nsd import NsdTestCase, SilentDnsServer
 from harness.private_resolver import unshare_problem, with_resolver_files, write_resolver_files
 from harness.smtp import RawClient, data_body
 
@@ -105,16 +105,7 @@ def spf_lines(server, client):
                       server.log(), re.M)
 
 
-@unittest.skipIf(nsd_available() is not None, f"NSD: {nsd_available()}")
-class SpfCheck(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.nsd = NsdServer().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.nsd.__exit__(None, None, None)
-
+class SpfCheck(NsdTestCase):
     def server(self, **params):
         # mynetworks must not hold the 127.0.X.Y test clients; only ::1 is
         # skipped so they are checked.
@@ -470,9 +461,8 @@ def expected_summary(scenario, variation):
     return ("Received-SPF", result, identity)
 
 
-@unittest.skipIf(nsd_available() is not None, f"NSD: {nsd_available()}")
 @unittest.skipIf(policyd_spf_problem() is not None, f"policyd-spf: {policyd_spf_problem()}")
-class PolicydSpfDifferential(unittest.TestCase):
+class PolicydSpfDifferential(NsdTestCase):
     """moat's check_spf against the real policyd-spf 3.0.4 (pyspf 2.0.14)
     for the same transactions and settings.
 
@@ -524,13 +514,13 @@ class PolicydSpfDifferential(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.nsd = NsdServer().__enter__()
+        super().setUpClass()
         cls.dir = tempfile.mkdtemp(prefix="policyd-spf-test-")
 
     @classmethod
     def tearDownClass(cls):
-        cls.nsd.__exit__(None, None, None)
         shutil.rmtree(cls.dir, ignore_errors=True)
+        super().tearDownClass()
 
     # -- the two sides -------------------------------------------------------
     def policyd_spf(self, settings, requests, nameserver=None):

@@ -50,6 +50,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -420,6 +421,24 @@ class NsdServer:
 
     def query(self, name: str, rtype: str = "A", timeout: float = 2.0) -> DnsAnswer:
         return dns_query(self.address, name, rtype, port=self.port, timeout=timeout)
+
+
+@unittest.skipIf(nsd_available() is not None, f"NSD: {nsd_available()}")
+class NsdTestCase(unittest.TestCase):
+    """Tests of one class share one NSD serving the test DNS world
+    (self.nsd), started before the first and stopped after the last."""
+
+    nsd: NsdServer
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.nsd = NsdServer().__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nsd.__exit__(None, None, None)
+        super().tearDownClass()
 
 
 class SilentDnsServer:
