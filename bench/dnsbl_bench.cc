@@ -52,9 +52,6 @@
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -83,10 +80,12 @@
 #include "dns/resolver.h"
 #include "restrict/restrictions.h"
 
+#include "measure.h"
+
 namespace {
 
 using namespace moat;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
 
 struct Args {
   std::string dns_server;
@@ -128,21 +127,17 @@ Args parse_args(int argc, char** argv) {
       a.dns_server = value;
     } else if (arg == "--zones") {
       a.zones.clear();
-      for (size_t start = 0; start <= value.size();) {
-        const size_t comma = std::min(value.find(',', start), value.size());
-        if (comma > start) a.zones.push_back(value.substr(start, comma - start));
-        start = comma + 1;
+      for (auto& zone : bench::comma_items(value)) {
+        if (!zone.empty()) a.zones.push_back(std::move(zone));
       }
     } else if (arg == "--clients") {
       a.clients = number();
     } else if (arg == "--concurrency") {
       a.concurrency.clear();
-      for (size_t start = 0; start < value.size();) {
-        const size_t comma = std::min(value.find(',', start), value.size());
-        const long n = std::atol(value.substr(start, comma - start).c_str());
+      for (const auto& level : bench::comma_items(value)) {
+        const long n = std::atol(level.c_str());
         if (n < 1) usage("bad --concurrency " + value);
         a.concurrency.push_back(static_cast<size_t>(n));
-        start = comma + 1;
       }
     } else if (arg == "--serial-clients") {
       a.serial_clients = number();
@@ -155,11 +150,8 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--hot-clients") {
       a.hot_clients = std::max<size_t>(1, number());
     } else if (arg == "--nsd-pids") {
-      for (size_t start = 0; start < value.size();) {
-        const size_t comma = std::min(value.find(',', start), value.size());
-        if (comma > start)
-          a.nsd_pids.push_back(std::atoi(value.substr(start, comma - start).c_str()));
-        start = comma + 1;
+      for (const auto& pid : bench::comma_items(value)) {
+        if (!pid.empty()) a.nsd_pids.push_back(std::atoi(pid.c_str()));
       }
     } else if (arg == "--warm-repeat") {
       a.warm_repeat = std::max(1, static_cast<int>(number()));
@@ -183,10 +175,6 @@ int listing_zone(const Args& a, size_t i) {
   return r < a.zones.size() ? static_cast<int>(r) : -1;
 }
 
-double seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
 // ---------------------------------------------------------------------------
 // What a phase cost besides wall time: this thread's CPU, NSD's CPU, the
 // times the OS took the CPU away, UDP datagrams the kernel dropped.
@@ -205,27 +193,6 @@ uint64_t udp_receive_buffer_errors() {
   return 0;
 }
 
-double process_cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int n = 3; fields >> field; ++n) {                       // field 3 is the state
-    if (n == 14 || n == 15) ticks += std::atof(field.c_str());  // utime, stime
-    if (n == 15) break;
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 struct Snapshot {
   Clock::time_point wall;
   double cpu = 0;      // this thread
@@ -236,11 +203,9 @@ struct Snapshot {
   static Snapshot take(const std::vector<int>& nsd_pids) {
     Snapshot s;
     s.wall = Clock::now();
-    s.cpu = thread_cpu_seconds();
-    rusage ru{};
-    getrusage(RUSAGE_THREAD, &ru);
-    s.preempted = ru.ru_nivcsw;
-    for (int pid : nsd_pids) s.nsd_cpu += process_cpu_seconds(pid);
+    s.cpu = bench::thread_cpu_seconds();
+    s.preempted = bench::thread_preemptions();
+    for (int pid : nsd_pids) s.nsd_cpu += bench::process_cpu_seconds(pid);
     s.udp_drops = udp_receive_buffer_errors();
     return s;
   }
@@ -256,8 +221,8 @@ struct Usage {
   uint64_t udp_drops = 0;
 
   static Usage between(const Snapshot& a, const Snapshot& b) {
-    return {std::chrono::duration<double>(b.wall - a.wall).count(), b.cpu - a.cpu,
-            b.nsd_cpu - a.nsd_cpu, b.preempted - a.preempted, b.udp_drops - a.udp_drops};
+    return {bench::seconds(b.wall - a.wall), b.cpu - a.cpu, b.nsd_cpu - a.nsd_cpu,
+            b.preempted - a.preempted, b.udp_drops - a.udp_drops};
   }
 };
 
@@ -279,15 +244,7 @@ struct Setup {
         "myhostname = mx.bench.test\nmydestination = $myhostname\nmynetworks = 192.0.2.0/24\n"
         "alias_maps =\nsmtpd_client_restrictions = {}\n",
         list);
-    auto loaded = config::Config::load_text(text, "dnsbl_bench.cf");
-    if (!loaded.ok()) throw std::runtime_error("bad bench config");
-    config = loaded.config;
-    std::vector<config::Problem> problems;
-    destinations = deliver::Destinations::build(*config, problems);
-    engine = restriction::Engine::build(*config, &destinations, problems);
-    for (const auto& p : problems) {
-      if (p.is_error()) throw std::runtime_error(p.to_string());
-    }
+    config = bench::load_engine(text, "dnsbl_bench.cf", destinations, engine);
   }
 };
 
@@ -339,14 +296,14 @@ class StallMeter {
   void start() {
     running_ = true;
     expected_ = Clock::now() + kTick;
-    cpu_at_tick_ = thread_cpu_seconds();
+    cpu_at_tick_ = bench::thread_cpu_seconds();
     arm();
   }
   void stop() {
     // A tick that is due and has not run yet counts too.
     if (running_) {
       longest_ = std::max(longest_, Clock::now() - expected_);
-      longest_cpu_ = std::max(longest_cpu_, thread_cpu_seconds() - cpu_at_tick_);
+      longest_cpu_ = std::max(longest_cpu_, bench::thread_cpu_seconds() - cpu_at_tick_);
     }
     running_ = false;
     timer_.cancel();
@@ -367,7 +324,7 @@ class StallMeter {
       const auto late = now - expected_;
       longest_ = std::max(longest_, late);
       if (late > std::chrono::milliseconds(1)) ++late_over_1ms_;
-      const double cpu = thread_cpu_seconds();
+      const double cpu = bench::thread_cpu_seconds();
       longest_cpu_ = std::max(longest_cpu_, cpu - cpu_at_tick_);
       cpu_at_tick_ = cpu;
       ++ticks_;
@@ -399,7 +356,7 @@ struct Phase {
   uint64_t lookups = 0;  // Resolver::lookup calls
   Usage usage;
 
-  double rate() const { return seconds > 0 ? static_cast<double>(tally.checks) / seconds : 0; }
+  double rate() const { return bench::per(static_cast<double>(tally.checks), seconds); }
 };
 
 // One client, as a session checks it at connect time.
@@ -443,8 +400,7 @@ Phase run_loop(std::string name, const Args& a, asio::io_context& io,
   size_t workers = std::min(concurrency, last - first);
   const auto before = Snapshot::take(a.nsd_pids);
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(a.time_limit));
+  const auto deadline = bench::deadline_after(start, a.time_limit);
   Clock::time_point end = start;
   meter.start();
   for (size_t w = 0, n = workers; w < n; ++w) {
@@ -470,7 +426,7 @@ Phase run_loop(std::string name, const Args& a, asio::io_context& io,
   io.restart();
   io.run();
   phase.usage = Usage::between(before, Snapshot::take(a.nsd_pids));
-  phase.seconds = seconds(end - start);
+  phase.seconds = bench::seconds(end - start);
   phase.stall_ms = std::chrono::duration<double, std::milli>(meter.longest()).count();
   phase.stall_cpu_ms = meter.longest_cpu_seconds() * 1000;
   phase.ticks = meter.ticks();
@@ -517,7 +473,7 @@ Decisions run_decisions(std::string name, const Args& a, const restriction::Engi
         phase.tally.count(a, i, verdict, effects);
       }
     }
-    phase.seconds = seconds(Clock::now() - start);
+    phase.seconds = bench::seconds(Clock::now() - start);
     phase.usage = Usage::between(before, Snapshot::take(a.nsd_pids));
     const double ns = phase.seconds * 1e9 / static_cast<double>(phase.tally.checks);
     if (per_pass.empty() || ns < *std::min_element(per_pass.begin(), per_pass.end())) {
@@ -557,8 +513,7 @@ Phase run_blocking(const Args& a, size_t count, size_t& errors) {
   std::vector<unsigned char> buffer(4096);
   const auto before = Snapshot::take(a.nsd_pids);
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(a.time_limit));
+  const auto deadline = bench::deadline_after(start, a.time_limit);
   auto query = [&](const std::string& name, int type) {
     ++phase.queries;
     const int n = res_nquery(&state, name.c_str(), ns_c_in, type, buffer.data(),
@@ -582,7 +537,7 @@ Phase run_blocking(const Args& a, size_t count, size_t& errors) {
     restriction::Effects none;
     phase.tally.count(a, i, verdict, none);
   }
-  phase.seconds = seconds(Clock::now() - start);
+  phase.seconds = bench::seconds(Clock::now() - start);
   phase.usage = Usage::between(before, Snapshot::take(a.nsd_pids));
   res_nclose(&state);
   return phase;
@@ -683,11 +638,10 @@ int main(int argc, char** argv) {
     fmt::print(
         "{:<40} {:>7} {:>9.0f} {:>9.3f} {:>9} {:>9} {:>7.2f} {:>9.0f} {:>6.0f} {:>6.0f} {:>6} "
         "{:>6}\n",
-        p.name, p.tally.checks, r, r > 0 ? 1e6 / r : 0.0,
+        p.name, p.tally.checks, r, bench::per(1e6, r),
         p.stall_ms < 0 ? std::string("-") : fmt::format("{:.2f}", p.stall_ms),
         p.stall_cpu_ms < 0 ? std::string("-") : fmt::format("{:.2f}", p.stall_cpu_ms),
-        ref_rate > 0 ? r / ref_rate : 0.0,
-        p.usage.cpu > 0 ? static_cast<double>(p.tally.checks) / p.usage.cpu : 0.0,
+        bench::per(r, ref_rate), bench::per(static_cast<double>(p.tally.checks), p.usage.cpu),
         100 * p.usage.cpu / wall, 100 * p.usage.nsd_cpu / wall, p.usage.preempted,
         p.usage.udp_drops);
   }

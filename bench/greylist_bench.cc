@@ -66,10 +66,6 @@
 //                  [--auto-allowlist N] [--maillog FILE] [--peer-pids P,Q]
 //
 // Prints a table, then one line "RESULT {json}" for the driver.
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -77,10 +73,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <iterator>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -109,10 +103,12 @@
 #include "state/backend.h"
 #include "state/lmdb_database.h"
 
+#include "measure.h"
+
 namespace {
 
 using namespace moat;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
 
 struct Args {
   std::string store;            // lmdb:PATH or redis:HOST:PORT
@@ -138,10 +134,8 @@ struct Args {
 
 std::vector<size_t> numbers(const std::string& value) {
   std::vector<size_t> out;
-  for (size_t start = 0; start < value.size();) {
-    const size_t comma = std::min(value.find(',', start), value.size());
-    if (comma > start) out.push_back(std::stoul(value.substr(start, comma - start)));
-    start = comma + 1;
+  for (const auto& item : bench::comma_items(value)) {
+    if (!item.empty()) out.push_back(std::stoul(item));
   }
   return out;
 }
@@ -185,27 +179,6 @@ Args parse_args(int argc, char** argv) {
 // ---------------------------------------------------------------------------
 // CPU time
 
-double process_cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int n = 3; fields >> field; ++n) {                       // field 3 is the state
-    if (n == 14 || n == 15) ticks += std::atof(field.c_str());  // utime, stime
-    if (n == 15) break;
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double clock_seconds(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 struct Snapshot {
   Clock::time_point wall;
   double thread = 0;               // this thread (the loop)
@@ -217,12 +190,10 @@ struct Snapshot {
   static Snapshot take(const Args& a, state::LmdbDatabase* lmdb) {
     Snapshot s;
     s.wall = Clock::now();
-    s.thread = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
-    s.process = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-    for (int pid : a.peer_pids) s.peer += process_cpu_seconds(pid);
-    rusage ru{};
-    getrusage(RUSAGE_THREAD, &ru);
-    s.preempted = ru.ru_nivcsw;
+    s.thread = bench::thread_cpu_seconds();
+    s.process = bench::clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    for (int pid : a.peer_pids) s.peer += bench::process_cpu_seconds(pid);
+    s.preempted = bench::thread_preemptions();
     if (lmdb) {
       if (auto stats = lmdb->stats()) {
         s.commits = stats->commits;
@@ -291,7 +262,7 @@ struct Phase {
 
   double p50_us = 0, p99_us = 0, max_us = 0;  // latency of one decision
 
-  double rate() const { return seconds > 0 ? static_cast<double>(tally.decisions) / seconds : 0; }
+  double rate() const { return bench::per(static_cast<double>(tally.decisions), seconds); }
   size_t expected_count() const {
     return expect == Expect::kGreylisted ? tally.greylisted : tally.first_pass;
   }
@@ -316,15 +287,7 @@ struct Moat {
         "moat_greylist_auto_allowlist_clients = {}\n"
         "moat_state_store = {}\n",
         a.delay, a.auto_allowlist, a.store);
-    auto loaded = config::Config::load_text(text, "greylist_bench.cf");
-    if (!loaded.ok()) throw std::runtime_error("bad bench config");
-    config = loaded.config;
-    std::vector<config::Problem> problems;
-    destinations = deliver::Destinations::build(*config, problems);
-    engine = restriction::Engine::build(*config, &destinations, problems);
-    for (const auto& p : problems) {
-      if (p.is_error()) throw std::runtime_error(p.to_string());
-    }
+    config = bench::load_engine(text, "greylist_bench.cf", destinations, engine);
     if (!engine.uses_state_store()) throw std::runtime_error("engine does not use the store");
   }
 };
@@ -442,8 +405,7 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
   const auto before = Snapshot::take(a, lmdb);
   start = Clock::now();
   end = start;
-  deadline = start + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(a.time_limit));
+  deadline = bench::deadline_after(start, a.time_limit);
   for (size_t w = 0, n = workers; w < n; ++w) {
     asio::co_spawn(
         io,
@@ -489,7 +451,7 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
   io.restart();
   if (workers > 0) io.run();
   const auto after = Snapshot::take(a, lmdb);
-  phase.seconds = std::chrono::duration<double>(end - start).count();
+  phase.seconds = bench::seconds(end - start);
   phase.thread_cpu = after.thread - before.thread;
   phase.process_cpu = after.process - before.process;
   phase.peer_cpu = after.peer - before.peer;
@@ -509,10 +471,6 @@ Phase run_phase(const Args& a, asio::io_context& io, const Moat* moat,
     phase.max_us = static_cast<double>(latencies.back()) / 1e3;
   }
   return phase;
-}
-
-double per(double n, double cpu) {
-  return cpu > 0 ? n / cpu : 0;
 }
 
 std::string phase_json(const Phase& p) {
@@ -634,9 +592,9 @@ int main(int argc, char** argv) try {
     fmt::print(
         "{:<30} {:>7} {:>10.0f} {:>8.1f} {:>9.1f} {:>9.1f} {:>13.0f} {:>14.0f} {:>13.0f} "
         "{:>11.1f}  greylisted {} first-pass {} pass {} other {}\n",
-        p.name, p.tally.decisions, p.rate(), p.rate() > 0 ? 1e6 / p.rate() : 0.0, p.p50_us,
-        p.p99_us, per(n, p.thread_cpu), per(n, p.process_cpu), per(n, p.peer_cpu),
-        per(static_cast<double>(p.jobs), static_cast<double>(p.commits)), p.tally.greylisted,
+        p.name, p.tally.decisions, p.rate(), bench::per(1e6, p.rate()), p.p50_us, p.p99_us,
+        bench::per(n, p.thread_cpu), bench::per(n, p.process_cpu), bench::per(n, p.peer_cpu),
+        bench::per(static_cast<double>(p.jobs), static_cast<double>(p.commits)), p.tally.greylisted,
         p.tally.first_pass, p.tally.passed, p.tally.other);
   }
   if (!problems.empty()) fmt::print("PROBLEMS: {}\n", problems);

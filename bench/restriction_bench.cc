@@ -20,6 +20,8 @@
 #include "deliver/destinations.h"
 #include "restrict/restrictions.h"
 
+#include "measure.h"
+
 namespace {
 
 using namespace moat;
@@ -58,15 +60,7 @@ struct Setup {
         text.replace(at, std::string_view(from).size(), to);
       }
     }
-    auto loaded = config::Config::load_text(text, "bench.cf");
-    if (!loaded.ok()) throw std::runtime_error("bad bench config");
-    config = loaded.config;
-    std::vector<config::Problem> problems;
-    destinations = deliver::Destinations::build(*config, problems);
-    engine = restriction::Engine::build(*config, &destinations, problems);
-    for (const auto& p : problems) {
-      if (p.is_error()) throw std::runtime_error(p.to_string());
-    }
+    config = bench::load_engine(text, "bench.cf", destinations, engine);
     resolved = destinations.resolve(recipient);
   }
   ~Setup() { std::filesystem::remove_all(dir); }

@@ -31,8 +31,6 @@
 //             [--concurrency N] [--warm-count N] [--time-limit SECONDS]
 //
 // Prints a table, then one line "RESULT {json}" for the driver.
-#include <time.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -55,10 +53,12 @@
 #include "dns/resolver.h"
 #include "spf/check_host.h"
 
+#include "measure.h"
+
 namespace {
 
 using namespace moat;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
 
 struct Args {
   std::string dns_server;
@@ -130,12 +130,6 @@ std::vector<Line> read_workload(const std::string& path) {
   return lines;
 }
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 struct Phase {
   std::string name;
   size_t evaluations = 0;
@@ -146,7 +140,7 @@ struct Phase {
   uint64_t queries = 0;
   uint64_t lookups = 0;
 
-  double rate() const { return seconds > 0 ? static_cast<double>(evaluations) / seconds : 0; }
+  double rate() const { return bench::per(static_cast<double>(evaluations), seconds); }
 };
 
 // Evaluates lines [0, count) (line i is lines[i % size]) with `concurrency`
@@ -158,10 +152,9 @@ Phase run(std::string name, const Args& a, asio::io_context& io, dns::Resolver& 
   const auto stats_before = resolver.stats();
   size_t next = 0;
   size_t workers = std::min(concurrency, count);
-  const double cpu_before = thread_cpu_seconds();
+  const double cpu_before = bench::thread_cpu_seconds();
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(a.time_limit));
+  const auto deadline = bench::deadline_after(start, a.time_limit);
   Clock::time_point end = start;
   for (size_t w = 0, n = workers; w < n; ++w) {
     asio::co_spawn(
@@ -189,8 +182,8 @@ Phase run(std::string name, const Args& a, asio::io_context& io, dns::Resolver& 
   }
   io.restart();
   io.run();
-  phase.seconds = std::chrono::duration<double>(end - start).count();
-  phase.cpu = thread_cpu_seconds() - cpu_before;
+  phase.seconds = bench::seconds(end - start);
+  phase.cpu = bench::thread_cpu_seconds() - cpu_before;
   phase.queries = resolver.stats().queries - stats_before.queries;
   phase.lookups = resolver.stats().lookups - stats_before.lookups;
   return phase;
@@ -252,8 +245,8 @@ int main(int argc, char** argv) try {
       }
     }
     fmt::print("{:<28} {:>8} {:>10.0f} {:>8.2f} {:>12.0f} {:>8}  {}\n", p.name, p.evaluations,
-               p.rate(), p.rate() > 0 ? 1e6 / p.rate() : 0.0,
-               p.cpu > 0 ? static_cast<double>(p.evaluations) / p.cpu : 0.0, p.queries, results);
+               p.rate(), bench::per(1e6, p.rate()),
+               bench::per(static_cast<double>(p.evaluations), p.cpu), p.queries, results);
   }
   if (!problems.empty()) fmt::print("PROBLEMS: {}\n", problems);
 
