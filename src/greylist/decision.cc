@@ -1,25 +1,12 @@
 #include "greylist/decision.h"
 
 #include <atomic>
-#include <charconv>
-#include <chrono>
 #include <ctime>
 
 #include "log/log.h"
 
 namespace moat::greylist {
 namespace {
-
-using std::chrono::seconds;
-
-// The COUNT of an auto-allowlist value "COUNT,LAST"; 0 when unreadable.
-int64_t count_of(const std::string& value) {
-  int64_t count = 0;
-  const auto comma = value.find(',');
-  std::from_chars(value.data(), value.data() + (comma == std::string::npos ? value.size() : comma),
-                  count);
-  return count;
-}
 
 Outcome failed(std::string error) {
   Outcome out;
@@ -54,35 +41,29 @@ std::string reason(const Outcome& o) {
 }  // namespace
 
 asio::awaitable<Outcome> decide(state::Store& store, Question q, int64_t now) {
-  const bool auto_allowlist = !q.client_key.empty() && q.auto_allowlist > 0;
-  if (auto_allowlist) {
-    auto known = co_await store.get(q.client_key);
-    if (!known) co_return failed(known.error());
-    if (*known && count_of(**known) >= q.auto_allowlist) {
-      Outcome out;
-      out.kind = Outcome::Kind::kAutoAllowlisted;
-      co_return out;
-    }
-  }
-  q.rule.now = now;
-  auto seen = co_await store.greylist(q.triplet, q.rule);
-  if (!seen) co_return failed(seen.error());
+  state::GreylistQuestion question;
+  question.triplet = q.triplet;
+  question.client = q.client_key;
+  question.allowlist_after = q.auto_allowlist;
+  question.rule = q.rule;
+  question.rule.now = now;
+  const auto answer = co_await store.greylist_decision(question);
+  if (!answer) co_return failed(answer.error());
   Outcome out;
-  out.waited = now - seen->first_seen;
+  if (answer->allowlisted) {
+    out.kind = Outcome::Kind::kAutoAllowlisted;
+    co_return out;
+  }
+  out.waited = now - answer->seen.first_seen;
   out.left = q.rule.delay - out.waited;
   if (out.left > 0) {
     out.kind = Outcome::Kind::kGreylisted;
     co_return out;
   }
   out.kind = Outcome::Kind::kPass;
-  out.first_pass = !seen->was_passed;
-  if (out.first_pass && auto_allowlist) {
-    // A failure here costs one count, not the decision.
-    auto counted =
-        co_await store.count_event(q.client_key, now, seconds(3600), seconds(q.rule.max_age));
-    if (counted && *counted == q.auto_allowlist) {
-      log::info("smtpd", "greylisting: auto-allowlisted client {}", q.client_key.substr(4));
-    }
+  out.first_pass = answer->seen.first_pass(question.rule);
+  if (answer->count == q.auto_allowlist) {
+    log::info("smtpd", "greylisting: auto-allowlisted client {}", q.client_key.substr(4));
   }
   co_return out;
 }

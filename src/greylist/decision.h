@@ -6,7 +6,8 @@
 // checked and updated in one atomic store operation, and the client
 // greylisted until `delay` has passed since the triplet was first seen.
 // The first time a triplet passes, the client's auto-allowlist count goes
-// up (at most once an hour).
+// up (at most once an hour). The store answers all of it in one call
+// (Store::greylist_decision: one round trip to Redis).
 //
 // check_greylist (src/restrict/) asks the DecisionSet; an unknown decision
 // is noted and the check is pending, as DNS answers are (dns/answer_set.h):

@@ -1,7 +1,9 @@
 // The Redis store's atomic steps as Lua scripts (Redis runs a script as one
 // step: no other command interleaves). greylist and count_event are
-// store.cc's greylist_step and count_event_step line for line; change them
-// together (tests/unit/state/redis_store_test.cc compares them).
+// store.cc's greylist_step and count_event_step line for line, and
+// greylist_decision is Store::greylist_decision's three calls in one
+// script; change them together (tests/unit/state/redis_store_test.cc
+// compares them).
 //
 // Numbers arrive as decimal text. Stored integers are read as from_chars
 // reads int64 (optional '-', digits, leading zeros allowed, in range) and
@@ -48,33 +50,67 @@ local function put(key, value, ttl)
 end
 )lua";
 
+// greylist(key, now, delay, retry_window, max_age), all but key as text:
+// first_seen (text), was_passed (0 or 1), first_seen (number).
+inline constexpr std::string_view kGreylist = R"lua(
+local function greylist(key, now_text, delay, retry_window, max_age)
+  local now = tonumber(now_text)
+  local first, first_text, passed = now, now_text, 0
+  local stored, stored_text, last = pair(redis.call('GET', key))
+  if stored then
+    first, first_text = stored, stored_text
+    if last - first >= tonumber(delay) then passed = 1 end
+    if passed == 0 and now - first > tonumber(retry_window) then first, first_text = now, now_text end
+    if first > now then first, first_text = now, now_text end
+  end
+  put(key, first_text .. ',' .. now_text, max_age)
+  return first_text, passed, first
+end
+)lua";
+
+// count_event(key, now, interval, ttl), all but key as text: the count
+// (text). A LAST in the future (clock stepped back) counts as long ago.
+inline constexpr std::string_view kCountEvent = R"lua(
+local function count_event(key, now_text, interval, ttl)
+  local now = tonumber(now_text)
+  local count, count_text, last = pair(redis.call('GET', key))
+  if not count then count, count_text = 0, '0' end
+  if not last or now >= last + tonumber(interval) or last > now then
+    count_text = string.format('%.0f', count + 1)
+    put(key, count_text .. ',' .. now_text, ttl)
+  end
+  return count_text
+end
+)lua";
+
 // KEYS[1]: the triplet. ARGV: now, delay, retry_window, max_age.
 // Returns {first_seen (text), was_passed (0 or 1)}.
-inline constexpr std::string_view kGreylistBody = R"lua(
-local now, now_text = tonumber(ARGV[1]), ARGV[1]
-local first, first_text, passed = now, now_text, 0
-local stored, stored_text, last = pair(redis.call('GET', KEYS[1]))
-if stored then
-  first, first_text = stored, stored_text
-  if last - first >= tonumber(ARGV[2]) then passed = 1 end
-  if passed == 0 and now - first > tonumber(ARGV[3]) then first, first_text = now, now_text end
-  if first > now then first, first_text = now, now_text end
-end
-put(KEYS[1], first_text .. ',' .. now_text, ARGV[4])
+inline constexpr std::string_view kGreylistCall = R"lua(
+local first_text, passed = greylist(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return {first_text, passed}
 )lua";
 
 // KEYS[1]: the counter. ARGV: now, interval, ttl. Returns the count (text).
-// A LAST in the future (clock stepped back) counts as long ago.
-inline constexpr std::string_view kCountEventBody = R"lua(
-local now, now_text = tonumber(ARGV[1]), ARGV[1]
-local count, count_text, last = pair(redis.call('GET', KEYS[1]))
-if not count then count, count_text = 0, '0' end
-if not last or now >= last + tonumber(ARGV[2]) or last > now then
-  count_text = string.format('%.0f', count + 1)
-  put(KEYS[1], count_text .. ',' .. now_text, ARGV[3])
+inline constexpr std::string_view kCountEventCall = R"lua(
+return count_event(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+)lua";
+
+// KEYS[1]: the triplet, KEYS[2]: the client's counter. ARGV: now, delay,
+// retry_window, max_age, allowlist_after (0: no counter), count_interval.
+// Returns {allowlisted (0 or 1), first_seen (text), was_passed (0 or 1),
+// the count after this first pass counted (text; '' when not counted)}.
+inline constexpr std::string_view kGreylistDecisionCall = R"lua(
+local allowlist_after = tonumber(ARGV[5])
+if allowlist_after > 0 then
+  local count = pair(redis.call('GET', KEYS[2]))
+  if count and count >= allowlist_after then return {1, '', 0, ''} end
 end
-return count_text
+local first_text, passed, first = greylist(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local count_text = ''
+if allowlist_after > 0 and passed == 0 and tonumber(ARGV[1]) - first >= tonumber(ARGV[2]) then
+  count_text = count_event(KEYS[2], ARGV[1], ARGV[6], ARGV[4])
+end
+return {0, first_text, passed, count_text}
 )lua";
 
 // KEYS[1]: the counter. ARGV: by, ttl. Returns the new value. A value that
@@ -87,10 +123,14 @@ return value
 )lua";
 
 inline std::string greylist() {
-  return std::string(kPair) + std::string(kGreylistBody);
+  return std::string(kPair) + std::string(kGreylist) + std::string(kGreylistCall);
 }
 inline std::string count_event() {
-  return std::string(kPair) + std::string(kCountEventBody);
+  return std::string(kPair) + std::string(kCountEvent) + std::string(kCountEventCall);
+}
+inline std::string greylist_decision() {
+  return std::string(kPair) + std::string(kGreylist) + std::string(kCountEvent) +
+         std::string(kGreylistDecisionCall);
 }
 inline std::string increment() {
   return std::string(kIncrement);

@@ -23,7 +23,7 @@ std::vector<std::string> words(Words&&... word) {
   return all;
 }
 
-enum ScriptId { kGreylist, kCountEvent, kIncrement, kScripts };
+enum ScriptId { kGreylist, kCountEvent, kGreylistDecision, kIncrement, kScripts };
 
 // What the Store's coroutines share: they hold it, not the Store, so a
 // Store destroyed while they wait leaves them nothing dangling.
@@ -32,6 +32,7 @@ struct Shared {
 
   RedisConnection connection;
   const std::string scripts[kScripts] = {redis_scripts::greylist(), redis_scripts::count_event(),
+                                         redis_scripts::greylist_decision(),
                                          redis_scripts::increment()};
   std::string shas[kScripts];  // learnt from SCRIPT LOAD
 };
@@ -51,7 +52,8 @@ asio::awaitable<Result<Reply>> command(std::shared_ptr<Shared> shared,
 
 // Runs a script by its digest, loading it first when the digest is not
 // known yet, and sending it whole when the server has forgotten it.
-asio::awaitable<Result<Reply>> script(std::shared_ptr<Shared> shared, ScriptId id, std::string key,
+asio::awaitable<Result<Reply>> script(std::shared_ptr<Shared> shared, ScriptId id,
+                                      std::vector<std::string> keys,
                                       std::vector<std::string> args) {
   if (shared->shas[id].empty()) {
     auto loaded = co_await command(shared, words("SCRIPT", "LOAD", shared->scripts[id]));
@@ -59,7 +61,8 @@ asio::awaitable<Result<Reply>> script(std::shared_ptr<Shared> shared, ScriptId i
     if (loaded->type != Reply::Type::kBulk) co_return failure(*shared, "SCRIPT LOAD: no digest");
     shared->shas[id] = loaded->text;
   }
-  auto call = words("EVALSHA", shared->shas[id], "1", std::move(key));
+  auto call = words("EVALSHA", shared->shas[id], std::to_string(keys.size()));
+  call.insert(call.end(), keys.begin(), keys.end());
   call.insert(call.end(), args.begin(), args.end());
   auto reply = co_await shared->connection.call(call);
   if (reply && reply->type == Reply::Type::kError && reply->text.starts_with("NOSCRIPT")) {
@@ -118,6 +121,9 @@ class RedisStore final : public Store {
                                                std::chrono::seconds ttl) override {
     return count_event_(shared_, std::move(key), now, interval, ttl);
   }
+  asio::awaitable<Result<GreylistAnswer>> greylist_decision(GreylistQuestion question) override {
+    return greylist_decision_(shared_, std::move(question));
+  }
 
  private:
   // The coroutines are static and hold `shared`: see Shared.
@@ -148,7 +154,7 @@ class RedisStore final : public Store {
   static asio::awaitable<Result<int64_t>> increment_(std::shared_ptr<Shared> shared,
                                                      std::string key, int64_t by,
                                                      std::chrono::seconds ttl) {
-    auto reply = co_await script(shared, kIncrement, std::move(key),
+    auto reply = co_await script(shared, kIncrement, words(std::move(key)),
                                  words(std::to_string(by), ttl_text(ttl)));
     if (!reply) co_return std::unexpected(reply.error());
     if (reply->type != Reply::Type::kInteger) {
@@ -167,7 +173,7 @@ class RedisStore final : public Store {
   static asio::awaitable<Result<GreylistSeen>> greylist_(std::shared_ptr<Shared> shared,
                                                          std::string key, GreylistRule rule) {
     auto reply = co_await script(
-        shared, kGreylist, std::move(key),
+        shared, kGreylist, words(std::move(key)),
         words(std::to_string(rule.now), std::to_string(rule.delay),
               std::to_string(rule.retry_window), ttl_text(std::chrono::seconds(rule.max_age))));
     if (!reply) co_return std::unexpected(reply.error());
@@ -185,7 +191,7 @@ class RedisStore final : public Store {
                                                        std::string key, int64_t now,
                                                        std::chrono::seconds interval,
                                                        std::chrono::seconds ttl) {
-    auto reply = co_await script(shared, kCountEvent, std::move(key),
+    auto reply = co_await script(shared, kCountEvent, words(std::move(key)),
                                  words(std::to_string(now), ttl_text(interval), ttl_text(ttl)));
     if (!reply) co_return std::unexpected(reply.error());
     int64_t count = 0;
@@ -193,6 +199,35 @@ class RedisStore final : public Store {
       co_return unexpected_reply(*shared, "count_event", *reply);
     }
     co_return count;
+  }
+
+  static asio::awaitable<Result<GreylistAnswer>> greylist_decision_(std::shared_ptr<Shared> shared,
+                                                                    GreylistQuestion q) {
+    const int64_t allowlist_after = q.client.empty() ? 0 : std::max<int64_t>(q.allowlist_after, 0);
+    const GreylistRule& rule = q.rule;
+    auto reply = co_await script(
+        shared, kGreylistDecision, words(std::move(q.triplet), std::move(q.client)),
+        words(std::to_string(rule.now), std::to_string(rule.delay),
+              std::to_string(rule.retry_window), ttl_text(std::chrono::seconds(rule.max_age)),
+              std::to_string(allowlist_after), ttl_text(q.count_interval)));
+    if (!reply) co_return std::unexpected(reply.error());
+    GreylistAnswer answer;
+    const auto& e = reply->elements;
+    bool ok = reply->type == Reply::Type::kArray && e.size() == 4 &&
+              e[0].type == Reply::Type::kInteger && e[1].type == Reply::Type::kBulk &&
+              e[2].type == Reply::Type::kInteger && e[3].type == Reply::Type::kBulk;
+    if (ok) {
+      answer.allowlisted = e[0].integer != 0;
+      answer.seen.was_passed = e[2].integer != 0;
+      ok = answer.allowlisted || parse_int(e[1].text, answer.seen.first_seen);
+      if (ok && !e[3].text.empty()) {
+        int64_t count = 0;
+        ok = parse_int(e[3].text, count);
+        answer.count = count;
+      }
+    }
+    if (!ok) co_return unexpected_reply(*shared, "greylist_decision", *reply);
+    co_return answer;
   }
 
   std::shared_ptr<Shared> shared_;

@@ -67,4 +67,31 @@ CountStep count_event_step(std::optional<std::string_view> stored, int64_t now,
   return step;
 }
 
+int64_t count_of(std::optional<std::string_view> stored) {
+  const auto pair = stored ? parse_pair(*stored) : std::nullopt;
+  return pair ? pair->first : 0;
+}
+
+asio::awaitable<Result<GreylistAnswer>> Store::greylist_decision(GreylistQuestion question) {
+  GreylistAnswer answer;
+  const bool counts = !question.client.empty() && question.allowlist_after > 0;
+  if (counts) {
+    auto stored = co_await get(question.client);
+    if (!stored) co_return std::unexpected(stored.error());
+    if (count_of(*stored) >= question.allowlist_after) {
+      answer.allowlisted = true;
+      co_return answer;
+    }
+  }
+  auto seen = co_await greylist(question.triplet, question.rule);
+  if (!seen) co_return std::unexpected(seen.error());
+  answer.seen = *seen;
+  if (counts && answer.seen.first_pass(question.rule)) {
+    auto counted = co_await count_event(question.client, question.rule.now, question.count_interval,
+                                        std::chrono::seconds(question.rule.max_age));
+    if (counted) answer.count = *counted;
+  }
+  co_return answer;
+}
+
 }  // namespace moat::state

@@ -44,6 +44,27 @@ struct GreylistRule {
 struct GreylistSeen {
   int64_t first_seen = 0;   // the attempt the delay counts from
   bool was_passed = false;  // an earlier attempt had already waited long enough
+
+  // This attempt is the first to have waited long enough.
+  bool first_pass(const GreylistRule& rule) const {
+    return !was_passed && rule.now - first_seen >= rule.delay;
+  }
+};
+
+// One greylisting decision, postgrey's: the client's auto-allowlist
+// counter, then the triplet, then on a first pass the counter again.
+struct GreylistQuestion {
+  std::string triplet;
+  std::string client;                         // the client's counter ("COUNT,LAST"); empty: none
+  int64_t allowlist_after = 0;                // a count that allowlists the client; 0: none
+  std::chrono::seconds count_interval{3600};  // one first pass an interval counts
+  GreylistRule rule;
+};
+
+struct GreylistAnswer {
+  bool allowlisted = false;      // the client's count had reached allowlist_after: no more asked
+  GreylistSeen seen;             // else: the triplet's step
+  std::optional<int64_t> count;  // the client's count after this first pass counted
 };
 
 class Store {
@@ -81,6 +102,15 @@ class Store {
   virtual asio::awaitable<Result<int64_t>> count_event(std::string key, int64_t now,
                                                        std::chrono::seconds interval,
                                                        std::chrono::seconds ttl) = 0;
+
+  // The whole decision: when the client's counter (count_of) has reached
+  // allowlist_after, allowlisted and nothing else; otherwise greylist() on
+  // the triplet and, on a first pass, count_event() on the counter (its
+  // time to live the triplet's max_age). A failed count costs the count,
+  // not the decision. Here as the three calls, each atomic (LMDB's are
+  // local); Redis overrides it with one script: one round trip, and the
+  // whole decision atomic.
+  virtual asio::awaitable<Result<GreylistAnswer>> greylist_decision(GreylistQuestion question);
 };
 
 // The pure rules of the two atomic operations, shared by the backends that
@@ -98,5 +128,8 @@ struct CountStep {
 };
 CountStep count_event_step(std::optional<std::string_view> stored, int64_t now,
                            std::chrono::seconds interval);
+
+// The COUNT of a counter's "COUNT,LAST"; 0 when absent or damaged.
+int64_t count_of(std::optional<std::string_view> stored);
 
 }  // namespace moat::state

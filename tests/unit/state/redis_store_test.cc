@@ -334,6 +334,60 @@ TEST_F(RedisStoreTest, ScriptsFollowTheRulesOnEveryStoredValue) {
   }
 }
 
+// The one greylist_decision script against Store::greylist_decision's
+// three calls (each held to the C++ rules above), on stored counters and
+// triplets of every kind, with and without a counter.
+TEST_F(RedisStoreTest, TheDecisionScriptDoesWhatTheThreeCallsDo) {
+  RedisServer server;
+  auto redis = store(server.options());
+  const std::vector<std::optional<std::string>> counters = {
+      std::nullopt, "0,1000", "1,1000", "2,1000", "2,5000", "3,0", "x", "2", "-1,5", "02,1"};
+  const std::vector<std::optional<std::string>> triplets = {std::nullopt, "1000,1000", "1000,1400",
+                                                            "1000,5000",  "9000,9000", "x"};
+  const std::vector<int64_t> nows = {1000, 1200, 1400, 4700, 1000 + 2 * 86400 + 1};
+  int n = 0;
+  for (const auto& counter : counters) {
+    for (const auto& triplet : triplets) {
+      for (int64_t now : nows) {
+        for (int64_t allowlist_after : {0, 2}) {
+          GreylistAnswer answers[2];
+          std::string values[2][2];
+          for (int by_script = 0; by_script < 2; ++by_script) {
+            const std::string id = std::to_string(++n);
+            GreylistQuestion question{.triplet = "grey:" + id,
+                                      .client = "awl:" + id,
+                                      .allowlist_after = allowlist_after,
+                                      .rule = {.now = now, .delay = 300, .max_age = 60}};
+            if (triplet) {
+              ASSERT_TRUE(run(redis->set(question.triplet, *triplet, 60s)));
+            }
+            if (counter) {
+              ASSERT_TRUE(run(redis->set(question.client, *counter, 60s)));
+            }
+            const auto answer = by_script ? run(redis->greylist_decision(question))
+                                          : run(redis->Store::greylist_decision(question));
+            ASSERT_TRUE(answer) << answer.error();
+            answers[by_script] = *answer;
+            values[by_script][0] = value_or_error(run(redis->get(question.triplet)));
+            values[by_script][1] = value_or_error(run(redis->get(question.client)));
+          }
+          const std::string where = "counter \"" + counter.value_or("<absent>") + "\" triplet \"" +
+                                    triplet.value_or("<absent>") + "\" now " + std::to_string(now) +
+                                    " after " + std::to_string(allowlist_after);
+          EXPECT_EQ(answers[1].allowlisted, answers[0].allowlisted) << where;
+          if (!answers[0].allowlisted) {
+            EXPECT_EQ(answers[1].seen.first_seen, answers[0].seen.first_seen) << where;
+            EXPECT_EQ(answers[1].seen.was_passed, answers[0].seen.was_passed) << where;
+          }
+          EXPECT_EQ(answers[1].count, answers[0].count) << where;
+          EXPECT_EQ(values[1][0], values[0][0]) << where;
+          EXPECT_EQ(values[1][1], values[0][1]) << where;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(RedisStoreTest, TimesToLiveAreSetAsAsked) {
   RedisServer server;
   auto redis = store(server.options());

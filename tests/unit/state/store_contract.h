@@ -254,6 +254,56 @@ TYPED_TEST_P(StoreContract, CountEventCountsOncePerInterval) {
   EXPECT_EQ(count(t + 7200), 3);
 }
 
+// A client's triplets through greylist_decision, allowlisting after two
+// first passes (at most one an hour counts).
+TYPED_TEST_P(StoreContract, GreylistDecisionAllowlistsAClientAfterItsFirstPasses) {
+  auto& store = *this->store_;
+  const auto client = this->key("awl");
+  const int64_t t = this->epoch_now();
+  auto decide = [&](const std::string& triplet, int64_t now) {
+    GreylistQuestion question{.triplet = this->key(triplet),
+                              .client = client,
+                              .allowlist_after = 2,
+                              .rule = this->rule_at(now)};
+    const auto answer = this->run(store.greylist_decision(question));
+    EXPECT_TRUE(answer) << answer.error();
+    return answer.value_or(GreylistAnswer{.seen = {.first_seen = -1}});
+  };
+  auto answer = decide("a", t);  // new
+  EXPECT_FALSE(answer.allowlisted);
+  EXPECT_EQ(answer.seen.first_seen, t);
+  EXPECT_FALSE(answer.count);
+  answer = decide("a", t + 400);  // the first pass counts
+  EXPECT_FALSE(answer.allowlisted);
+  EXPECT_TRUE(answer.seen.first_pass(this->rule_at(t + 400)));
+  EXPECT_EQ(answer.count, 1);
+  answer = decide("a", t + 500);  // not a first pass: not counted
+  EXPECT_TRUE(answer.seen.was_passed);
+  EXPECT_FALSE(answer.count);
+  decide("b", t + 100);
+  answer = decide("b", t + 3000);  // a first pass within the hour: counted once only
+  EXPECT_EQ(answer.count, 1);
+  decide("c", t + 3700);
+  answer = decide("c", t + 4400);  // an hour on: the second count
+  EXPECT_EQ(answer.count, 2);
+  answer = decide("d", t + 4500);  // allowlisted: its triplet is not even written
+  EXPECT_TRUE(answer.allowlisted);
+  EXPECT_EQ(this->run(store.get(this->key("d"))).value_or("error").value_or("<absent>"),
+            "<absent>");
+  EXPECT_EQ(this->run(store.get(client)).value_or("error").value_or("<absent>"),
+            "2," + std::to_string(t + 4400));
+
+  // No counter: the triplet alone.
+  GreylistQuestion alone{.triplet = this->key("e"), .allowlist_after = 2, .rule = this->rule_at(t)};
+  ASSERT_TRUE(this->run(store.greylist_decision(alone)));
+  alone.rule = this->rule_at(t + 400);
+  const auto passed = this->run(store.greylist_decision(alone));
+  ASSERT_TRUE(passed) << passed.error();
+  EXPECT_FALSE(passed->allowlisted);
+  EXPECT_TRUE(passed->seen.first_pass(alone.rule));
+  EXPECT_FALSE(passed->count);
+}
+
 // Many coroutines on two loops (two threads) update the same keys; the
 // totals show that no update was lost between a read and its write.
 TYPED_TEST_P(StoreContract, ConcurrentUpdatesFromTwoLoopsAreNotLost) {
@@ -324,6 +374,7 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract, GetOfAnAbsentKeyIsEmpty, SetThenGetAn
                             EntriesExpireAfterTheirTimeToLive, IncrementStartsFromZeroAndAdds,
                             RemoveDeletesAndToleratesAbsence, GreylistFollowsATripletThroughItsLife,
                             CountEventCountsOncePerInterval,
+                            GreylistDecisionAllowlistsAClientAfterItsFirstPasses,
                             ConcurrentUpdatesFromTwoLoopsAreNotLost);
 
 }  // namespace moat::state::testing
