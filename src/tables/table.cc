@@ -1,8 +1,8 @@
 #include "tables/table.h"
 
 #include <pwd.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <atomic>
 #include <cerrno>
