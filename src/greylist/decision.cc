@@ -41,13 +41,9 @@ std::string reason(const Outcome& o) {
 }  // namespace
 
 asio::awaitable<Outcome> decide(state::Store& store, Question q, int64_t now) {
-  state::GreylistQuestion question;
-  question.triplet = q.triplet;
-  question.client = q.client_key;
-  question.allowlist_after = q.auto_allowlist;
-  question.rule = q.rule;
-  question.rule.now = now;
-  const auto answer = co_await store.greylist_decision(question);
+  state::GreylistQuestion& ask = q.ask;
+  ask.rule.now = now;
+  const auto answer = co_await store.greylist_decision(ask);
   if (!answer) co_return failed(answer.error());
   Outcome out;
   if (answer->allowlisted) {
@@ -55,22 +51,22 @@ asio::awaitable<Outcome> decide(state::Store& store, Question q, int64_t now) {
     co_return out;
   }
   out.waited = now - answer->seen.first_seen;
-  out.left = q.rule.delay - out.waited;
+  out.left = ask.rule.delay - out.waited;
   if (out.left > 0) {
     out.kind = Outcome::Kind::kGreylisted;
     co_return out;
   }
   out.kind = Outcome::Kind::kPass;
-  out.first_pass = answer->seen.first_pass(question.rule);
-  if (answer->count == q.auto_allowlist) {
-    log::info("smtpd", "greylisting: auto-allowlisted client {}", q.client_key.substr(4));
+  out.first_pass = answer->seen.first_pass(ask.rule);
+  if (answer->count == ask.allowlist_after) {
+    log::info("smtpd", "greylisting: auto-allowlisted client {}", ask.client.substr(4));
   }
   co_return out;
 }
 
 const Outcome* DecisionSet::find(const Question& question) {
   for (auto& e : entries_) {
-    if (e.question.triplet == question.triplet) return e.outcome ? &*e.outcome : nullptr;
+    if (e.question.ask.triplet == question.ask.triplet) return e.outcome ? &*e.outcome : nullptr;
   }
   entries_.push_back({question, std::nullopt});
   return nullptr;
@@ -85,7 +81,7 @@ bool DecisionSet::has_needed() const {
 
 void DecisionSet::put(const Question& question, Outcome outcome) {
   for (auto& e : entries_) {
-    if (e.question.triplet == question.triplet) {
+    if (e.question.ask.triplet == question.ask.triplet) {
       e.outcome = std::move(outcome);
       return;
     }

@@ -27,10 +27,10 @@
 namespace moat::greylist {
 
 struct Question {
-  std::string triplet;            // greylist::triplet_key()
-  std::string client_key;         // "awl:ADDRESS"; empty: no auto-allowlist
-  int64_t auto_allowlist = 0;     // successful retries that allowlist a client
-  state::GreylistRule rule;       // rule.now is set when the question is decided
+  // For the store: the triplet (greylist::triplet_key()), the client's
+  // counter "awl:ADDRESS" (empty: no auto-allowlist), the rule (rule.now
+  // is set when the question is decided).
+  state::GreylistQuestion ask;
   std::string sender, recipient;  // for the log line
 };
 

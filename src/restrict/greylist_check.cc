@@ -59,14 +59,15 @@ Verdict check_greylist(const Step&, Request& r) {
     client = greylist::client_network(c.client_address, s.ipv4_prefix, s.ipv6_prefix);
   }
   greylist::Question question;
-  question.triplet = greylist::triplet_key(client, c.sender, c.recipient);
+  state::GreylistQuestion& ask = question.ask;
+  ask.triplet = greylist::triplet_key(client, c.sender, c.recipient);
   if (s.auto_allowlist_clients > 0) {
-    question.client_key = "awl:" + greylist::client_network(c.client_address, 32, 128);
-    question.auto_allowlist = s.auto_allowlist_clients;
+    ask.client = "awl:" + greylist::client_network(c.client_address, 32, 128);
+    ask.allowlist_after = s.auto_allowlist_clients;
   }
-  question.rule.delay = s.delay.count();
-  question.rule.retry_window = s.retry_window.count();
-  question.rule.max_age = s.max_age.count();
+  ask.rule.delay = s.delay.count();
+  ask.rule.retry_window = s.retry_window.count();
+  ask.rule.max_age = s.max_age.count();
   question.sender = c.sender;
   question.recipient = c.recipient;
   const greylist::Outcome* outcome = r.greylist(question);

@@ -203,7 +203,7 @@ class RedisStore final : public Store {
 
   static asio::awaitable<Result<GreylistAnswer>> greylist_decision_(std::shared_ptr<Shared> shared,
                                                                     GreylistQuestion q) {
-    const int64_t allowlist_after = q.client.empty() ? 0 : std::max<int64_t>(q.allowlist_after, 0);
+    const int64_t allowlist_after = q.client.empty() ? 0 : q.allowlist_after;
     const GreylistRule& rule = q.rule;
     auto reply = co_await script(
         shared, kGreylistDecision, words(std::move(q.triplet), std::move(q.client)),

@@ -41,7 +41,7 @@ class GreylistCheckTest : public testing::EngineTestBase {
   // Answers the question the last check noted.
   void decide(Kind kind, int64_t waited = 0, bool first_pass = false) {
     greylist::Question q;
-    q.triplet = noted_triplet();
+    q.ask.triplet = noted_triplet();
     greylist::Outcome o;
     o.kind = kind;
     o.waited = waited;
