@@ -107,11 +107,11 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
 std::unique_ptr<CidrTable> CidrTable::parse(std::string_view text, std::string_view name,
                                             std::string* error) {
   auto table = std::make_unique<CidrTable>();
-  auto read_rule = [](std::string_view line, bool is_if, Rule& rule) -> std::string {
+  auto read_rule = [](std::string_view line, Rule& rule) -> std::string {
     std::string_view rest;
     std::string message;
     if (!read_pattern(line, rule, rest, message)) return message;
-    if (is_if) return rest.empty() ? "" : extra_text_after_if(rest);
+    if (rule.is_if) return rest.empty() ? "" : extra_text_after_if(rest);
     if (rest.empty()) return "no lookup result";
     rule.result = rest;
     return "";

@@ -19,8 +19,8 @@ namespace moat::tables {
 //
 // is_keyword(line, "endif") / (line, "if"): whether the line starts with
 // that keyword (the tables differ in what may follow one). read_rule(line,
-// is_if, rule) reads a rule, the IF keyword already taken off; it returns
-// an error message, or "" when `rule` is made.
+// rule) reads a rule, rule.is_if set and the IF keyword taken off; it
+// returns an error message, or "" when `rule` is made.
 //
 // Returns the first error, or "" when the whole text is rules.
 template <typename Rule, typename IsKeyword, typename ReadRule>
@@ -48,7 +48,7 @@ std::string parse_if_blocks(std::string_view text, std::string_view name, std::v
         Rule rule;
         rule.is_if = is_keyword(line, "if");
         if (rule.is_if) line = trim(line.substr(2));
-        if (const std::string error = read_rule(line, rule.is_if, rule); !error.empty()) {
+        if (const std::string error = read_rule(line, rule); !error.empty()) {
           return fail(number, error);
         }
         if (rule.is_if) open_ifs.emplace_back(rules.size(), number);

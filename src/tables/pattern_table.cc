@@ -132,14 +132,14 @@ bool starts_with_word(std::string_view line, std::string_view word) {
 std::unique_ptr<PatternTable> PatternTable::parse(std::string_view text, std::string_view name,
                                                   MatcherCompiler compiler, std::string* error) {
   auto table = std::make_unique<PatternTable>();
-  auto read_rule = [&compiler](std::string_view line, bool is_if, Rule& rule) -> std::string {
+  auto read_rule = [&compiler](std::string_view line, Rule& rule) -> std::string {
     ParsedPattern parsed;
     std::string message;
     if (!read_pattern(line, parsed, message)) return message;
     rule.negated = parsed.negated;
     rule.matcher = compiler(parsed.pattern, parsed.flags, &message);
     if (!rule.matcher) return message;
-    if (is_if) return parsed.rest.empty() ? "" : extra_text_after_if(parsed.rest);
+    if (rule.is_if) return parsed.rest.empty() ? "" : extra_text_after_if(parsed.rest);
     if (parsed.rest.empty()) return "no replacement text";
     if (!parse_result(parsed.rest, *rule.matcher, rule.negated, rule.result, message))
       return message;
